@@ -1,0 +1,3 @@
+from gptplay.cli import main
+
+main()

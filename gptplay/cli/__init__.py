@@ -1,0 +1,44 @@
+"""The gptplay command line. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from gptplay.errors import GptplayError
+
+app = typer.Typer(
+    name="gptplay",
+    help="A terminal playground for prompting language models: zero/one/few-shot prompts, "
+    "chat, and every token's probability.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    from gptplay.cli import complete
+
+    complete.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Console entry point: domain errors become one readable line and a non-zero exit."""
+    try:
+        app()
+    except GptplayError as exc:
+        from rich.console import Console
+        from rich.markup import escape
+
+        err = Console(stderr=True, highlight=False)
+        err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+        if exc.hint:
+            err.print(f"[dim]hint: {escape(exc.hint)}[/]", soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,150 @@
+"""`gptplay complete` and `gptplay tokens`: raw completion and tokenization."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gptplay.cli import options as o
+from gptplay.errors import UsageError
+
+
+def read_text(text: str) -> str:
+    """The argument itself, or standard input for '-'."""
+    if text == "-":
+        return sys.stdin.read()
+    return text
+
+
+def complete(
+    prompt: Annotated[str, typer.Argument(help="The prompt text, or '-' to read standard input.")],
+    alts: Annotated[
+        int,
+        typer.Option(
+            "--alts", help="Show each token's top K alternatives after the stream.", min=0, max=20
+        ),
+    ] = 0,
+    top: Annotated[
+        int, typer.Option("--top", help="Alternatives computed per token.", min=0, max=100)
+    ] = 5,
+    no_probs: Annotated[
+        bool, typer.Option("--no-probs", help="Do not compute probabilities.")
+    ] = False,
+    sampled: Annotated[
+        bool,
+        typer.Option(
+            "--sampled",
+            help="Also report each token's probability "
+            "after the samplers (temperature, top-k, top-p, min-p).",
+        ),
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="JSON Lines: one record per token, then a summary.")
+    ] = False,
+    model: o.ModelOpt = None,
+    ctx: o.CtxOpt = 4096,
+    threads: o.ThreadsOpt = None,
+    gpu_layers: o.GpuLayersOpt = 0,
+    verbose: o.VerboseOpt = False,
+    temperature: o.TemperatureOpt = 0.8,
+    top_k: o.TopKOpt = 40,
+    top_p: o.TopPOpt = 0.95,
+    min_p: o.MinPOpt = 0.05,
+    repeat_penalty: o.RepeatOpt = 1.0,
+    presence_penalty: o.PresenceOpt = 0.0,
+    frequency_penalty: o.FrequencyOpt = 0.0,
+    max_tokens: o.MaxTokensOpt = 128,
+    stop: o.StopOpt = None,
+    seed: o.SeedOpt = None,
+) -> None:
+    """Stream a completion of PROMPT, each token shaded by its probability."""
+    from gptplay.cli.output import OutputOptions, print_stream
+
+    params = o.sampling(
+        temperature,
+        top_k,
+        top_p,
+        min_p,
+        repeat_penalty,
+        presence_penalty,
+        frequency_penalty,
+        max_tokens,
+        stop,
+        seed,
+    )
+    text = read_text(prompt)
+    if not text:
+        raise UsageError("The prompt is empty.", hint="pass the text, or '-' with text on stdin.")
+    engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
+    stream = engine.stream(
+        text, params, top=max(top, alts) if not no_probs else 0, probs=not no_probs, sampled=sampled
+    )
+    print_stream(
+        stream,
+        OutputOptions(probs=not no_probs, alts=alts, json=json_out),
+        Console(highlight=False),
+        Console(stderr=True, highlight=False),
+    )
+
+
+def tokens(
+    text: Annotated[str, typer.Argument(help="The text, or '-' to read standard input.")],
+    probs: Annotated[
+        bool,
+        typer.Option(
+            "--probs",
+            help="Also show the probability the model gave each token after the text before it.",
+        ),
+    ] = False,
+    alts: Annotated[
+        int,
+        typer.Option("--alts", help="With --probs: top K alternatives per token.", min=0, max=20),
+    ] = 0,
+    no_bos: Annotated[bool, typer.Option("--no-bos", help="Do not add the BOS token.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON record per token.")] = False,
+    model: o.ModelOpt = None,
+    ctx: o.CtxOpt = 4096,
+    threads: o.ThreadsOpt = None,
+    verbose: o.VerboseOpt = False,
+) -> None:
+    """Show how TEXT splits into tokens; with --probs, how likely the model found each one."""
+    import json
+
+    from gptplay import render
+    from gptplay.engine.types import ScoredToken
+
+    body = read_text(text)
+    engine = o.load(o.ModelOptions(model, ctx, threads, 0, verbose))
+    pieces = engine.pieces(body, add_bos=not no_bos)
+    if probs:
+        if len(pieces) < 2 and no_bos:
+            raise UsageError("--probs needs at least two tokens (or leave out --no-bos).")
+        ids = [p.id for p in pieces]
+        scored = [ScoredToken(ids[0], pieces[0].bytes, None)]
+        scored += engine.score_tokens(ids[:1], ids[1:], top=alts)
+    else:
+        scored = [ScoredToken(p.id, p.bytes, None) for p in pieces]
+    if json_out:
+        for tok in scored:
+            record = {
+                "id": tok.id,
+                "text": tok.text,
+                "bytes": tok.bytes.hex(),
+                "logprob": tok.logprob,
+                "top": [{"id": a.id, "text": a.text, "logprob": a.logprob} for a in tok.top],
+            }
+            print(json.dumps(record, ensure_ascii=False))
+        return
+    console = Console(highlight=False)
+    console.print(render.scored_tokens_table(scored, alts if probs else 0))
+    console.print(
+        f"[dim]{len(scored)} tokens of a {engine.n_ctx}-token context · {engine.model_name}[/]"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(complete)
+    app.command()(tokens)

@@ -1,0 +1,95 @@
+"""Printing a token stream to the terminal: shaded text, JSON Lines, or plain text."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from gptplay.engine.base import Stream
+from gptplay.engine.types import Completion, TokenEvent
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How the user asked to see a stream."""
+
+    probs: bool = True
+    alts: int = 0
+    json: bool = False
+    quiet: bool = False
+
+
+def event_json(event: TokenEvent) -> dict:
+    """The JSON Lines record of one token (schema in the README)."""
+    record = {
+        "type": "token",
+        "id": event.id,
+        "text": event.text,
+        "bytes": event.bytes.hex(),
+        "logprob": event.logprob,
+        "top": [
+            {"id": a.id, "text": a.text, "bytes": a.bytes.hex(), "logprob": a.logprob}
+            for a in event.top
+        ],
+    }
+    if event.sampled_logprob is not None:
+        record["sampled_logprob"] = event.sampled_logprob
+    return record
+
+
+def summary_json(c: Completion) -> dict:
+    return {
+        "type": "summary",
+        "tokens": c.tokens,
+        "prompt_tokens": c.prompt_tokens,
+        "tokens_per_s": round(c.tokens_per_s, 3),
+        "time_to_first_token_s": None
+        if c.time_to_first_token_s is None
+        else round(c.time_to_first_token_s, 4),
+        "finish_reason": c.finish_reason,
+        "seed": c.seed,
+        "model": c.model,
+        "text": c.text,
+    }
+
+
+def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console) -> Completion:
+    """Print each event as it arrives; on Ctrl-C keep what was printed and mark it cancelled."""
+    from gptplay import render
+
+    interrupted = False
+    if not opts.json and opts.probs and out.is_terminal and not opts.quiet:
+        err.print(render.legend())
+    try:
+        for event in stream:
+            if opts.json:
+                out.file.write(json.dumps(event_json(event), ensure_ascii=False) + "\n")
+                out.file.flush()
+            else:
+                out.print(render.token_text(event, opts.probs), end="", soft_wrap=True)
+                out.file.flush()
+    except KeyboardInterrupt:
+        interrupted = True
+    completion = stream.completion
+    assert completion is not None
+    if interrupted:
+        from dataclasses import replace
+
+        completion = replace(completion, finish_reason="interrupted")
+    if opts.json:
+        out.file.write(json.dumps(summary_json(completion), ensure_ascii=False) + "\n")
+    else:
+        out.print()
+        if opts.alts and opts.probs:
+            err.print(render.alternatives_table(completion.events, opts.alts))
+        if not opts.quiet:
+            err.print(render.summary_line(completion))
+    if interrupted:
+        err.print("[yellow]interrupted: stopped by Ctrl-C; the text above is kept.[/]")
+        sys.exit(EXIT_INTERRUPTED)
+    return completion

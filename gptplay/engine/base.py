@@ -1,0 +1,62 @@
+"""The engine boundary: what the CLI, TUI and evaluation may ask of a model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from gptplay.engine.types import Completion, SamplingParams, ScoredToken, TokenEvent, TokenPiece
+
+CancelCheck = Callable[[], bool]
+
+
+class Stream:
+    """An iterable of TokenEvents; ``completion`` holds the summary once it is exhausted."""
+
+    def __init__(self, events: Iterator[TokenEvent], finish: Callable[[], Completion]) -> None:
+        self._events = events
+        self._finish = finish
+        self.completion: Completion | None = None
+
+    def __iter__(self) -> Iterator[TokenEvent]:
+        try:
+            yield from self._events
+        finally:
+            self.completion = self._finish()
+
+    def run(self) -> Completion:
+        """Consume the whole stream and return its summary."""
+        for _ in self:
+            pass
+        assert self.completion is not None
+        return self.completion
+
+
+class Engine(Protocol):
+    """A loaded model. The real one is LlamaEngine; FakeEngine scripts one for UI tests."""
+
+    model_name: str
+    n_ctx: int
+
+    def tokenize(self, text: str, add_bos: bool = True) -> list[int]: ...
+
+    def pieces(self, text: str, add_bos: bool = True) -> list[TokenPiece]: ...
+
+    def detokenize(self, ids: list[int]) -> bytes: ...
+
+    def stream(
+        self,
+        prompt: str | list[int],
+        params: SamplingParams,
+        *,
+        top: int = 5,
+        probs: bool = True,
+        sampled: bool = False,
+        cancel: CancelCheck | None = None,
+    ) -> Stream: ...
+
+    def score_tokens(
+        self, context: list[int], continuation: list[int], *, top: int = 0
+    ) -> list[ScoredToken]: ...
+
+    def score(self, context: str, continuation: str, *, top: int = 0) -> list[ScoredToken]: ...

@@ -1,0 +1,128 @@
+"""A scripted engine with the real one's interface, for fast screen and edge-case tests."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+
+from gptplay.engine.base import CancelCheck, Stream
+from gptplay.engine.decode import Utf8Stream
+from gptplay.engine.stops import StopMatcher
+from gptplay.engine.types import (
+    Alternative,
+    Completion,
+    SamplingParams,
+    ScoredToken,
+    TokenEvent,
+    TokenPiece,
+)
+from gptplay.errors import ContextOverflowError
+
+
+class FakeEngine:
+    """Tokens are UTF-8 bytes (id = byte value + 1); replies come from ``enqueue``.
+
+    Each scripted reply is a list of pieces; every piece gets probability 0.5 and two
+    made-up alternatives, so screens can show and branch on them.
+    """
+
+    def __init__(self, n_ctx: int = 512, delay_s: float = 0.0, model_name: str = "fake") -> None:
+        self.model_name = model_name
+        self.n_ctx = n_ctx
+        self.delay_s = delay_s
+        self.prompts: list[list[int]] = []
+        self._queue: list[list[str]] = []
+
+    def enqueue(self, pieces: list[str]) -> None:
+        self._queue.append(list(pieces))
+
+    def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+        return ([0] if add_bos else []) + [b + 1 for b in text.encode("utf-8")]
+
+    def pieces(self, text: str, add_bos: bool = True) -> list[TokenPiece]:
+        return [TokenPiece(t, self.piece(t)) for t in self.tokenize(text, add_bos)]
+
+    def piece(self, token: int) -> bytes:
+        return b"<bos>" if token == 0 else bytes([token - 1]) if token <= 256 else b"?"
+
+    def detokenize(self, ids: list[int]) -> bytes:
+        return b"".join(self.piece(t) for t in ids if t != 0)
+
+    def stream(
+        self,
+        prompt: str | list[int],
+        params: SamplingParams,
+        *,
+        top: int = 5,
+        probs: bool = True,
+        sampled: bool = False,
+        cancel: CancelCheck | None = None,
+    ) -> Stream:
+        ids = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
+        if len(ids) >= self.n_ctx:
+            raise ContextOverflowError(len(ids), self.n_ctx)
+        self.prompts.append(ids)
+        script = self._queue.pop(0) if self._queue else ["fake ", "reply"]
+        state = {"finish": "length", "events": []}
+        start = time.perf_counter()
+
+        def run() -> Iterator[TokenEvent]:
+            matcher = StopMatcher(params.stop)
+            utf8 = Utf8Stream()
+            for n, piece in enumerate(script[: params.max_tokens]):
+                if self.delay_s:
+                    time.sleep(self.delay_s)
+                data = piece.encode("utf-8")
+                alts = (
+                    Alternative(1000 + n, data, math.log(0.5)),
+                    Alternative(2000 + n, b" other", math.log(0.3)),
+                    Alternative(3000 + n, b"\n", math.log(0.2)),
+                )
+                event = TokenEvent(
+                    1000 + n,
+                    data,
+                    utf8.feed(data),
+                    math.log(0.5) if probs else None,
+                    alts[:top] if probs else (),
+                )
+                for out in matcher.feed(event):
+                    state["events"].append(out)
+                    yield out
+                if matcher.stopped:
+                    state["finish"] = "stop"
+                    return
+                if cancel is not None and cancel():
+                    state["finish"] = "cancelled"
+                    return
+            else:
+                state["finish"] = "stop" if len(script) < params.max_tokens else "length"
+            for out in matcher.flush():
+                state["events"].append(out)
+                yield out
+
+        def finish() -> Completion:
+            events = tuple(state["events"])
+            return Completion(
+                len(events),
+                len(ids),
+                state["finish"],
+                params.seed or 0,
+                self.model_name,
+                time.perf_counter() - start,
+                0.0,
+                "".join(e.text for e in events),
+                events,
+            )
+
+        return Stream(run(), finish)
+
+    def score_tokens(
+        self, context: list[int], continuation: list[int], *, top: int = 0
+    ) -> list[ScoredToken]:
+        return [ScoredToken(t, self.piece(t), math.log(0.5)) for t in continuation]
+
+    def score(self, context: str, continuation: str, *, top: int = 0) -> list[ScoredToken]:
+        return self.score_tokens(
+            self.tokenize(context), self.tokenize(continuation, False), top=top
+        )

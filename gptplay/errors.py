@@ -1,0 +1,39 @@
+"""The project's own errors: each carries one readable message for the user."""
+
+from __future__ import annotations
+
+
+class GptplayError(Exception):
+    """An error the CLI shows as one line (plus an optional hint) and exits non-zero."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class ModelError(GptplayError):
+    """A model that cannot be found, read or loaded."""
+
+
+class ContextOverflowError(GptplayError):
+    """A prompt that does not fit the model's context window."""
+
+    def __init__(self, prompt_tokens: int, n_ctx: int, what: str = "prompt") -> None:
+        super().__init__(
+            f"The {what} is {prompt_tokens} tokens but the context holds {n_ctx}.",
+            hint="shorten it, or raise --ctx (up to the model's trained context length).",
+        )
+        self.prompt_tokens = prompt_tokens
+        self.n_ctx = n_ctx
+
+
+class UsageError(GptplayError):
+    """A flag or argument with a value out of range."""
+
+    exit_code = 2

@@ -1,0 +1,117 @@
+"""Rich rendering of a token stream shaded by probability. No terminal I/O here: it builds Text."""
+
+from __future__ import annotations
+
+import math
+
+from rich.table import Table
+from rich.text import Text
+
+from gptplay.engine.types import Completion, ScoredToken, TokenEvent
+
+# (lower bound of probability, style): the OpenAI Playground's idea, readable on dark and light.
+BANDS: tuple[tuple[float, str], ...] = (
+    (0.80, "on #1f3d1f"),
+    (0.50, "on #3d3d1a"),
+    (0.20, "on #5c4a14"),
+    (0.05, "on #6b2e0f"),
+    (0.00, "on #7a1414"),
+)
+
+
+def prob_style(logprob: float | None) -> str:
+    """The background style for a token of this log-probability ('' when unknown)."""
+    if logprob is None:
+        return ""
+    p = math.exp(logprob)
+    for low, style in BANDS:
+        if p >= low:
+            return style
+    return BANDS[-1][1]
+
+
+def legend() -> Text:
+    """One line that explains the shading."""
+    text = Text("probability: ", style="dim")
+    labels = ("≥80%", "50–80%", "20–50%", "5–20%", "<5%")
+    for (_, style), label in zip(BANDS, labels):
+        text.append(f" {label} ", style=style)
+        text.append(" ")
+    return text
+
+
+def token_text(event: TokenEvent, shade: bool = True) -> Text:
+    """One event's text, shaded by its probability."""
+    return Text(event.text, style=prob_style(event.logprob) if shade else "")
+
+
+def visible(piece: str) -> str:
+    """A token piece with whitespace made visible, for tables."""
+    return piece.replace(" ", "·").replace("\n", "↵").replace("\t", "→")
+
+
+def pct(logprob: float | None) -> str:
+    return "" if logprob is None else f"{100 * math.exp(logprob):.1f}%"
+
+
+def alternatives_table(events: list[TokenEvent] | tuple[TokenEvent, ...], k: int) -> Table:
+    """Each generated token with its probability and its top-k alternatives."""
+    table = Table(title="Top alternatives", show_lines=False, header_style="bold")
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("token")
+    table.add_column("p", justify="right")
+    for i in range(k):
+        table.add_column(f"alt {i + 1}")
+    for n, event in enumerate(e for e in events if e.id >= 0):
+        cells = [
+            Text(f"{visible(a.text)} {pct(a.logprob)}", style="bold" if a.id == event.id else "")
+            for a in event.top[:k]
+        ]
+        cells += [Text("")] * (k - len(cells))
+        table.add_row(
+            str(n + 1),
+            Text(
+                visible(event.bytes.decode("utf-8", "backslashreplace")),
+                style=prob_style(event.logprob),
+            ),
+            pct(event.logprob),
+            *cells,
+        )
+    return table
+
+
+def summary_line(c: Completion) -> Text:
+    """Tokens, speed, first-token latency, finish reason and seed of a finished run."""
+    ttft = "–" if c.time_to_first_token_s is None else f"{c.time_to_first_token_s:.2f} s"
+    return Text(
+        f"{c.tokens} tokens · {c.tokens_per_s:.1f} tok/s · first token {ttft} · "
+        f"prompt {c.prompt_tokens} tokens · finish: {c.finish_reason} · seed {c.seed} · {c.model}",
+        style="dim",
+    )
+
+
+def scored_tokens_table(tokens: list[ScoredToken], k: int) -> Table:
+    """The tokens of a text with their ids and, when scored, their probabilities."""
+    table = Table(header_style="bold")
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("id", justify="right")
+    table.add_column("piece")
+    table.add_column("bytes", style="dim")
+    table.add_column("p", justify="right")
+    table.add_column("logprob", justify="right")
+    for i in range(k):
+        table.add_column(f"alt {i + 1}")
+    for n, tok in enumerate(tokens):
+        alts = [f"{visible(a.text)} {pct(a.logprob)}" for a in tok.top[:k]]
+        alts += [""] * (k - len(alts))
+        lp = "" if tok.logprob is None else f"{tok.logprob:.3f}"
+        table.add_row(
+            str(n),
+            str(tok.id),
+            Text(visible(tok.text), style=prob_style(tok.logprob)),
+            tok.bytes.hex(" "),
+            pct(tok.logprob),
+            lp,
+            *alts,
+        )
+    return table

@@ -1,0 +1,67 @@
+"""Shared fixtures: user directories point at temporary paths; one real model per session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """One cache (the assembled embedded model) for the whole session, never the user's."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(autouse=True)
+def user_dirs(tmp_path, cache_dir, monkeypatch) -> Path:
+    """Point every user directory at temporary paths so tests never touch real ones."""
+    config = tmp_path / "config"
+    monkeypatch.setenv("GPTPLAY_CONFIG_DIR", str(config))
+    monkeypatch.setenv("GPTPLAY_CACHE_DIR", str(cache_dir))
+    monkeypatch.delenv("GPTPLAY_LIBRARY", raising=False)
+    return config
+
+
+@pytest.fixture(scope="session")
+def model_path(cache_dir) -> Path:
+    os.environ["GPTPLAY_CACHE_DIR"] = str(cache_dir)
+    from gptplay.models import embedded_model_path
+
+    return embedded_model_path()
+
+
+@pytest.fixture(scope="session")
+def engine(model_path):
+    """The real embedded model through gptplay's engine."""
+    from gptplay.engine.llama import LlamaEngine
+
+    return LlamaEngine(model_path, n_ctx=2048)
+
+
+@pytest.fixture(scope="session")
+def reference(model_path):
+    """llama-cpp-python on its own, keeping every position's logits: an independent check."""
+    import llama_cpp
+
+    return llama_cpp.Llama(model_path=str(model_path), n_ctx=512, logits_all=True, verbose=False)
+
+
+def run_cli(
+    *args: str, input: str | None = None, env: dict | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """Run the real `gptplay` in a subprocess, as a user would."""
+    full_env = {**os.environ, "COLUMNS": "120", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "gptplay", *args],
+        input=input,
+        text=True,
+        capture_output=True,
+        env=full_env,
+        timeout=timeout,
+    )
