@@ -18,10 +18,18 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
-    from gptplay.cli import complete
+# Each module defines register(app); they import nothing heavy at module level, so
+# `gptplay --help` stays instant.
+COMMAND_MODULES = (
+    "complete",
+)
 
-    complete.register(app)
+
+def _register() -> None:
+    from importlib import import_module
+
+    for name in COMMAND_MODULES:
+        import_module(f"gptplay.cli.{name}").register(app)
 
 
 _register()
