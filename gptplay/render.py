@@ -90,15 +90,16 @@ def summary_line(c: Completion) -> Text:
     )
 
 
-def scored_tokens_table(tokens: list[ScoredToken], k: int) -> Table:
+def scored_tokens_table(tokens: list[ScoredToken], k: int, probs: bool = True) -> Table:
     """The tokens of a text with their ids and, when scored, their probabilities."""
     table = Table(header_style="bold")
     table.add_column("#", justify="right", style="dim")
     table.add_column("id", justify="right")
     table.add_column("piece")
     table.add_column("bytes", style="dim")
-    table.add_column("p", justify="right")
-    table.add_column("logprob", justify="right")
+    if probs:
+        table.add_column("p", justify="right")
+        table.add_column("logprob", justify="right")
     for i in range(k):
         table.add_column(f"alt {i + 1}")
     for n, tok in enumerate(tokens):
@@ -110,8 +111,7 @@ def scored_tokens_table(tokens: list[ScoredToken], k: int) -> Table:
             str(tok.id),
             Text(visible(tok.text), style=prob_style(tok.logprob)),
             tok.bytes.hex(" "),
-            pct(tok.logprob),
-            lp,
+            *([pct(tok.logprob), lp] if probs else []),
             *alts,
         )
     return table

@@ -139,7 +139,7 @@ def tokens(
             print(json.dumps(record, ensure_ascii=False))
         return
     console = Console(highlight=False)
-    console.print(render.scored_tokens_table(scored, alts if probs else 0))
+    console.print(render.scored_tokens_table(scored, alts if probs else 0, probs))
     console.print(
         f"[dim]{len(scored)} tokens of a {engine.n_ctx}-token context · {engine.model_name}[/]"
     )
