@@ -113,8 +113,12 @@ def select(choices: list[Choice], selector: str | None, repo: str) -> Choice:
 
 def _matches(choice: Choice, selector: str) -> bool:
     if any(ch in selector for ch in "*?[") or selector.lower().endswith(".gguf"):
-        names = [n for f in choice.files for n in (f, Path(f).name)]
-        return any(fnmatch.fnmatchcase(n, selector) for n in names)
+        # a whole file name or glob ("*Q4_K_M.gguf"); a glob on a part of it ("Q4_K*") floats
+        pattern = selector.lower()
+        if not pattern.endswith(".gguf"):
+            pattern = f"*{pattern}*"
+        names = [n.lower() for f in choice.files for n in (f, Path(f).name)]
+        return any(fnmatch.fnmatchcase(n, pattern) for n in names)
     token = re.compile(rf"(?<![A-Za-z0-9]){re.escape(selector)}(?![A-Za-z0-9_])", re.IGNORECASE)
     return bool(token.search(Path(SPLIT.sub("", choice.file)).name.removesuffix(".gguf")))
 

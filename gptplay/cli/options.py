@@ -137,6 +137,7 @@ def load(opts: ModelOptions, notify: Callable[[str, bool], None] | None = None):
         model_name=resolved.name,
     )
     if gpu_layers and hasattr(engine, "_llm"):
-        asked = None if gpu_layers == opts.gpu_layers else f"gpu_layers = {gpu_layers} in config.toml"
+        from_config = gpu_layers != opts.gpu_layers
+        asked = f"gpu_layers = {gpu_layers} in config.toml" if from_config else None
         report_offload(offload_of(engine), notify or print_notice, asked=asked)
     return engine
