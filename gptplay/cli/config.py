@@ -104,8 +104,8 @@ def edit() -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else TEMPLATE
     err = Console(stderr=True, highlight=False)
     while True:
-        edited = typer.edit(text, extension=".toml", require_save=False)
-        if edited is None or (edited == text and path.exists()):
+        edited = run_editor(text)
+        if edited == text and path.exists():
             err.print("config.toml unchanged.")
             return
         try:
@@ -121,6 +121,35 @@ def edit() -> None:
         write_atomic(path, edited)
         err.print(f"saved {escape(str(path))}", soft_wrap=True)
         return
+
+
+def run_editor(text: str) -> str:
+    """Let $VISUAL or $EDITOR edit ``text`` in a temporary .toml file; return what it saved."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    command = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    command = command or ("notepad" if os.name == "nt" else "vi")
+    fd, name = tempfile.mkstemp(prefix="gptplay-config-", suffix=".toml")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        try:
+            code = subprocess.call([*shlex.split(command), str(tmp)])
+        except OSError as exc:
+            raise UsageError(
+                f"Cannot start the editor {command!r}: {exc.strerror}.",
+                hint="set EDITOR to your editor's command, e.g. EDITOR=nano.",
+            ) from None
+        if code != 0:
+            raise UsageError(f"The editor {command!r} exited with status {code}; nothing saved.")
+        return tmp.read_text(encoding="utf-8")
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @config_app.command("set", context_settings={"ignore_unknown_options": True})
