@@ -147,7 +147,10 @@ def attention_layout(info: GgufInfo) -> AttentionLayout:
     known = KNOWN_SWA_PATTERNS.get(info.architecture)
     if known:
         return AttentionLayout(
-            _periodic(n, known), window, known, f"known pattern for {info.architecture}"
+            _periodic(n, known),
+            window,
+            known,
+            f"llama.cpp's {info.architecture} pattern (not in the file)",
         )
     # A window and no pattern: llama.cpp then applies the window to every layer.
     return AttentionLayout((True,) * n, window, None, "metadata (window on every layer)")

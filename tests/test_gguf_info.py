@@ -34,7 +34,7 @@ def test_embedded_model_metadata(model_path, engine):
     assert sum(t.tensors for t in info.tensor_types) == 236
     layout = info.attention_layout()
     assert layout.global_layers == [5, 11, 17] and layout.pattern == 6 and layout.window == 512
-    assert layout.source == "known pattern for gemma3"  # this file has no pattern key
+    assert layout.source == "llama.cpp's gemma3 pattern (not in the file)"  # no pattern key
 
 
 def write_gguf(path: Path, arch: str = "gemma3", **extra) -> Path:

@@ -176,3 +176,74 @@ def test_cli_unknown_and_uncached_models_fail_cleanly(hub, model_path):
     assert proc.returncode == 1 and "HF_HUB_OFFLINE is set" in proc.stderr
     proc = run_cli("models", "pull", "acme/x", "--quant", "Q4_K_M", "--file", "a.gguf")
     assert proc.returncode == 2 and "Give --file or --quant, not both." in proc.stderr
+
+
+class FakeHub:
+    """Stands in for huggingface_hub's listing and download calls: no network in tests."""
+
+    def __init__(self, files: list[str], fail: Exception | None = None) -> None:
+        self.files, self.fail, self.downloaded = files, fail, []
+
+    def install(self, monkeypatch, cache: Path) -> None:
+        import huggingface_hub
+
+        hub = self
+
+        class Api:
+            def list_repo_files(self, repo_id: str) -> list[str]:
+                if hub.fail:
+                    raise hub.fail
+                return hub.files
+
+        def hf_hub_download(repo_id: str, filename: str, cache_dir: str) -> str:
+            assert Path(cache_dir) == cache  # downloads land in the cache resolution reads
+            hub.downloaded.append(filename)
+            return str(add_file(cache, repo_id, filename, b"GGUF"))
+
+        monkeypatch.setattr(huggingface_hub, "HfApi", Api)
+        monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
+
+
+def test_download_picks_the_quant_and_every_split_part(hub, monkeypatch):
+    from gptplay.hub import download
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    parts = [f"m-Q4_K_M-0000{i}-of-00002.gguf" for i in (1, 2)]
+    fake = FakeHub([*parts, "m-Q8_0.gguf", "README.md"])
+    fake.install(monkeypatch, hub)
+    path = download(parse_hub_name(REPO), "Q4_K_M")
+    assert fake.downloaded == parts and path.name == parts[0]
+    assert resolve_model(f"{REPO}:Q4_K_M", Config()).path == path  # now found in the cache
+    with pytest.raises(ModelError, match="holds 2 GGUF models: m-Q4_K_M-00001-of-00002.gguf"):
+        download(parse_hub_name(REPO))
+    assert len(fake.downloaded) == 2
+
+
+def test_online_resolution_downloads_what_the_cache_lacks(hub, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    fake = FakeHub(["m-Q4_K_M.gguf", "m-Q8_0.gguf"])
+    fake.install(monkeypatch, hub)
+    add_file(hub, REPO, "m-Q4_K_M.gguf", b"GGUF")
+    assert resolve_model(f"{REPO}:Q4_K_M", Config()).path.name == "m-Q4_K_M.gguf"
+    assert fake.downloaded == []  # cached: no network
+    assert resolve_model(f"{REPO}:Q8_0", Config()).path.name == "m-Q8_0.gguf"
+    assert fake.downloaded == ["m-Q8_0.gguf"]
+
+
+def test_hub_errors_become_one_readable_line(hub, monkeypatch):
+    from gptplay.hub import download
+
+    class RepositoryNotFoundError(OSError):
+        """Named as huggingface_hub names it."""
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    FakeHub([], fail=RepositoryNotFoundError("404")).install(monkeypatch, hub)
+    with pytest.raises(ModelError, match="is not a model repo on the Hugging Face Hub"):
+        download(parse_hub_name("acme/nope"))
+    FakeHub([], fail=ConnectionError("network is unreachable")).install(monkeypatch, hub)
+    with pytest.raises(ModelError) as err:
+        download(parse_hub_name("acme/nope"))
+    assert err.value.message == (
+        "Could not download acme/nope from the Hugging Face Hub: network is unreachable "
+        "(ConnectionError)."
+    )

@@ -52,7 +52,7 @@ def layout_summary(layout: AttentionLayout) -> str:
     ratio = f", {layout.pattern - 1} local : 1 global" if layout.pattern else ""
     return (
         f"{n_local} local (sliding window of {layout.window} tokens), {n_global} global"
-        f"{ratio}; from {layout.source}"
+        f"{ratio}; layout from {layout.source}"
     )
 
 
