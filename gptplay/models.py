@@ -129,7 +129,10 @@ class ModelEntry:
 
 def list_models(config: Config) -> list[ModelEntry]:
     """The embedded model, GGUFs in the Hub cache, and GGUFs in the configured folders."""
-    entries = [_entry(EMBEDDED_NAME, embedded_model_path(), "embedded")]
+    try:
+        entries = [_entry(EMBEDDED_NAME, embedded_model_path(), "embedded")]
+    except ModelError as exc:  # list the rest even when the embedded package is missing
+        entries = [ModelEntry(EMBEDDED_NAME, Path(), "embedded", 0, problem=exc.message)]
     for name, path, size in _hub_models():
         entries.append(_entry(name, path, "hub", size))
     for folder in config.model_dirs:
