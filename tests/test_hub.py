@@ -247,3 +247,20 @@ def test_hub_errors_become_one_readable_line(hub, monkeypatch):
         "Could not download acme/nope from the Hugging Face Hub: network is unreachable "
         "(ConnectionError)."
     )
+
+
+def test_model_dirs_are_listed_and_resolve_by_bare_name(hub, model_path, tmp_path, user_dirs):
+    folder = tmp_path / "ggufs"
+    folder.mkdir()
+    (folder / "mine.gguf").symlink_to(model_path)
+    (folder / "broken.gguf").write_bytes(b"<html>not a model file at all</html>")
+    user_dirs.mkdir(parents=True, exist_ok=True)
+    (user_dirs / "config.toml").write_text(f"model_dirs = [{str(folder)!r}]\n")
+    proc = run_cli("models", "list", "--json", env=hub_env(hub))
+    assert proc.returncode == 0, proc.stderr
+    rows = {Path(r["path"]).name: r for r in map(json.loads, proc.stdout.splitlines())}
+    assert rows["mine.gguf"]["source"] == "dir" and rows["mine.gguf"]["architecture"] == "gemma3"
+    assert "GGUF magic bytes" in rows["broken.gguf"]["problem"]
+    from gptplay.config import load_config
+
+    assert resolve_model("mine", load_config()).path == folder / "mine.gguf"
