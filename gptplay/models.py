@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gptplay.errors import ModelError
+from gptplay.hub import cached_repos, hub_cache_dir, parse_hub_name, resolve_hub
 from gptplay.paths import cache_dir
+
+if TYPE_CHECKING:
+    from gptplay.config import Config
 
 DEFAULT_MODEL = "default"
 EMBEDDED_NAME = "gemma-3-270m (Q4_K_M, embedded)"
@@ -49,14 +54,128 @@ def _stamp_text(path: Path, pkg) -> str:
     return f"{st.st_size} {st.st_mtime_ns} {pkg.EXPECTED_SHA256}"
 
 
-def resolve_model(name: str | None) -> ResolvedModel:
-    """Turn ``--model`` (a .gguf path or ``default``) into a file path."""
-    if name is None or name == DEFAULT_MODEL:
+def resolve_model(name: str | None, config: Config | None = None) -> ResolvedModel:
+    """Turn ``--model`` into a file: a .gguf path, ``default``, an alias, or OWNER/REPO[:QUANT]."""
+    if config is None:
+        from gptplay.config import load_config
+
+        config = load_config()
+    if name is None:
+        name = config.model or DEFAULT_MODEL
+    return _resolve(name, config, seen=())
+
+
+def _resolve(name: str, config: Config, seen: tuple[str, ...]) -> ResolvedModel:
+    if name == DEFAULT_MODEL:
         return ResolvedModel(EMBEDDED_NAME, embedded_model_path())
     path = Path(name).expanduser()
-    if path.suffix.lower() == ".gguf" or path.exists():
+    if path.exists():
         return ResolvedModel(path.name, path)
-    raise ModelError(
-        f"Unknown model {name!r}.",
-        hint="pass a path to a .gguf file, or 'default' for the embedded Gemma 3 270M.",
+    if name in config.aliases:
+        if name in seen:
+            chain = " -> ".join((*seen, name))
+            raise ModelError(
+                f"The aliases in {config.path} loop: {chain}.",
+                hint="make one of them name a file, 'default' or OWNER/REPO[:QUANT].",
+            )
+        target = _resolve(config.aliases[name], config, (*seen, name))
+        return ResolvedModel(name, target.path)
+    hub = parse_hub_name(name)
+    if hub and (hub.selector or path.suffix.lower() != ".gguf"):
+        return ResolvedModel(str(hub), resolve_hub(hub))
+    for folder in config.model_dirs:
+        for candidate in (folder / name, folder / f"{name}.gguf"):
+            if "/" not in name and candidate.is_file():
+                return ResolvedModel(candidate.name, candidate)
+    if path.suffix.lower() == ".gguf":
+        return ResolvedModel(path.name, path)  # missing: the engine says "Model file not found"
+    raise ModelError(f"Unknown model {name!r}. {available_text(config)}", hint=NAMING_HINT)
+
+
+NAMING_HINT = (
+    "name a .gguf path, 'default', an alias from config.toml, or OWNER/REPO[:QUANT] on the "
+    "Hugging Face Hub; `gptplay models list` shows what is here."
+)
+
+
+def available_names(config: Config) -> list[str]:
+    """Names that resolve without the network: default, aliases, cached Hub repos, config dirs."""
+    names = [DEFAULT_MODEL, *sorted(config.aliases)]
+    names += cached_repos(hub_cache_dir())
+    for folder in config.model_dirs:
+        names += [str(p) for p in sorted(folder.glob("*.gguf"))] if folder.is_dir() else []
+    return names
+
+
+def available_text(config: Config) -> str:
+    """One sentence listing what is available, for error messages."""
+    names = available_names(config)
+    shown = ", ".join(names[:15]) + (f" and {len(names) - 15} more" if len(names) > 15 else "")
+    return f"Available: {shown}."
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model `gptplay models list` shows."""
+
+    name: str
+    path: Path
+    source: str  # "embedded", "hub" or "dir"
+    size: int
+    architecture: str | None = None
+    quantization: str | None = None
+    problem: str | None = None
+
+
+def list_models(config: Config) -> list[ModelEntry]:
+    """The embedded model, GGUFs in the Hub cache, and GGUFs in the configured folders."""
+    try:
+        entries = [_entry(EMBEDDED_NAME, embedded_model_path(), "embedded")]
+    except ModelError as exc:  # list the rest even when the embedded package is missing
+        entries = [ModelEntry(EMBEDDED_NAME, Path(), "embedded", 0, problem=exc.message)]
+    for name, path, size in _hub_models():
+        entries.append(_entry(name, path, "hub", size))
+    for folder in config.model_dirs:
+        for path in sorted(folder.glob("*.gguf")) if folder.is_dir() else []:
+            entries.append(_entry(str(path), path, "dir"))
+    return entries
+
+
+def _hub_models() -> list[tuple[str, Path, int]]:
+    """(name, first file, size of all parts) per GGUF in the Hub cache, via its cache scan."""
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    from gptplay.hub import group_choices
+
+    try:
+        scan = scan_cache_dir(hub_cache_dir())
+    except CacheNotFound:
+        return []
+    found = []
+    for repo in sorted(scan.repos, key=lambda r: r.repo_id):
+        if repo.repo_type != "model" or not repo.revisions:
+            continue
+        revs = sorted(repo.revisions, key=lambda r: ("main" in r.refs, r.last_modified))
+        rev = revs[-1]
+        sizes = {f.file_path.relative_to(rev.snapshot_path).as_posix(): f for f in rev.files}
+        choices = group_choices(list(sizes))
+        quants = [c.quant for c in choices]
+        for choice in choices:
+            unique = choice.quant and quants.count(choice.quant) == 1
+            label = choice.quant if unique else choice.file
+            size = sum(sizes[f].size_on_disk for f in choice.files)
+            found.append((f"{repo.repo_id}:{label}", sizes[choice.file].file_path, size))
+    return found
+
+
+def _entry(name: str, path: Path, source: str, size: int | None = None) -> ModelEntry:
+    from gptplay.gguf_info import read_gguf
+
+    try:
+        info = read_gguf(path)
+    except ModelError as exc:
+        return ModelEntry(name, path, source, size or 0, problem=exc.message)
+    return ModelEntry(
+        name, path, source, size or info.file_size, info.architecture, info.quantization
     )

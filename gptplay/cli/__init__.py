@@ -22,6 +22,8 @@ app = typer.Typer(
 # `gptplay --help` stays instant.
 COMMAND_MODULES = (
     "complete",
+    "models",
+    "config",
 )
 
 

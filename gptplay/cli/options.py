@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
+from gptplay.cli.defaults import pick, print_notice, report_offload
 from gptplay.engine.types import SamplingParams
 
 SAMPLING = "Sampling"
@@ -18,7 +20,8 @@ ModelOpt = Annotated[
     typer.Option(
         "--model",
         "-m",
-        help="A .gguf path, or 'default' (embedded Gemma 3 270M).",
+        help="A .gguf path, 'default' (embedded Gemma 3 270M), an alias from config.toml, "
+        "or OWNER/REPO[:QUANT] on the Hugging Face Hub.",
         rich_help_panel=MODEL,
     ),
 ]
@@ -98,34 +101,43 @@ def sampling(
     stop: list[str] | None,
     seed: int | None,
 ) -> SamplingParams:
-    """Build and validate SamplingParams from the flags (UsageError names a bad flag)."""
+    """Build and validate SamplingParams: flags, then config.toml's [sampling], then defaults."""
+    given = dict(locals())  # first: the parameters only
+    from gptplay.config import load_config
+
+    configured = load_config().sampling
+    builtin = SamplingParams()
+    values = {
+        key: pick(f"--{key.replace('_', '-')}", value, getattr(builtin, key), configured.get(key))
+        for key, value in given.items()
+    }
     params = SamplingParams(
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        min_p=min_p,
-        repeat_penalty=repeat_penalty,
-        presence_penalty=presence_penalty,
-        frequency_penalty=frequency_penalty,
-        max_tokens=max_tokens,
-        stop=tuple(unescape(s) for s in stop or ()),
-        seed=seed,
+        **{**values, "stop": tuple(unescape(s) for s in values["stop"] or ())},
     )
     params.validate()
     return params
 
 
-def load(opts: ModelOptions):
-    """Resolve and load the model named by the options (lazy: llama_cpp imported here)."""
+def load(opts: ModelOptions, notify: Callable[[str, bool], None] | None = None):
+    """Resolve and load the model: flags, then config.toml, then defaults (llama_cpp lazily)."""
+    from gptplay.config import load_config
     from gptplay.engine import load_engine
+    from gptplay.engine.offload import offload_of
     from gptplay.models import resolve_model
 
-    resolved = resolve_model(opts.model)
-    return load_engine(
+    config = load_config()
+    resolved = resolve_model(opts.model, config)
+    gpu_layers = pick("--gpu-layers", opts.gpu_layers, 0, config.gpu_layers)
+    engine = load_engine(
         resolved.path,
-        n_ctx=opts.n_ctx,
-        n_threads=opts.threads,
-        n_gpu_layers=opts.gpu_layers,
+        n_ctx=pick("--ctx", opts.n_ctx, 4096, config.ctx),
+        n_threads=pick("--threads", opts.threads, None, config.threads),
+        n_gpu_layers=gpu_layers,
         verbose=opts.verbose,
         model_name=resolved.name,
     )
+    if gpu_layers and hasattr(engine, "_llm"):
+        from_config = gpu_layers != opts.gpu_layers
+        asked = f"gpu_layers = {gpu_layers} in config.toml" if from_config else None
+        report_offload(offload_of(engine), notify or print_notice, asked=asked)
+    return engine

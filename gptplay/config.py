@@ -1,0 +1,264 @@
+"""The user's config.toml: default model, aliases, hardware and sampling defaults.
+
+Validated strictly (errors name file:line:col and how to fix them); written atomically
+with tomlkit so the user's comments and layout survive a change of one value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gptplay.errors import GptplayError
+from gptplay.paths import config_dir
+
+CONFIG_NAME = "config.toml"
+
+TEMPLATE = """\
+# gptplay configuration. Flags override these values; these override the built-in defaults.
+# Check it with `gptplay config show`; edit it with `gptplay config edit`.
+
+# The model used when --model is not given: a .gguf path, "default" (the embedded
+# Gemma 3 270M), an alias below, or OWNER/REPO[:FILE_OR_QUANT] from the Hugging Face Hub.
+# model = "default"
+
+# ctx = 4096          # context size in tokens
+# threads = 4         # CPU threads (default: all cores)
+# gpu_layers = 0      # layers to offload to a GPU, -1 for all
+# model_dirs = ["~/models"]   # folders of .gguf files shown by `gptplay models list`
+
+[aliases]
+# gemma-it = "unsloth/gemma-3-270m-it-GGUF:Q4_K_M"
+
+[sampling]
+# temperature = 0.8
+# top_k = 40
+# top_p = 0.95
+# min_p = 0.05
+# repeat_penalty = 1.0
+# presence_penalty = 0.0
+# frequency_penalty = 0.0
+# max_tokens = 128
+# stop = ["\\n\\n"]
+# seed = 42
+"""
+
+Check = Callable[[object], bool]
+
+
+def _int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _num(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _str(v: object) -> bool:
+    return isinstance(v, str) and v.strip() != ""
+
+
+def _strs(v: object) -> bool:
+    return isinstance(v, list) and all(isinstance(s, str) and s for s in v)
+
+
+# key: (type check, type name, range check, rule)
+TOP: dict[str, tuple[Check, str, Check, str]] = {
+    "model": (_str, "a non-empty string", lambda v: True, ""),
+    "ctx": (_int, "an integer", lambda v: v >= 16, "must be >= 16"),
+    "threads": (_int, "an integer", lambda v: v >= 1, "must be >= 1"),
+    "gpu_layers": (_int, "an integer", lambda v: v >= -1, "must be >= -1 (-1: all layers)"),
+    "model_dirs": (_strs, "a list of non-empty strings", lambda v: True, ""),
+}
+SAMPLING: dict[str, tuple[Check, str, Check, str]] = {
+    "temperature": (_num, "a number", lambda v: v >= 0, "must be >= 0"),
+    "top_k": (_int, "an integer", lambda v: v >= 0, "must be >= 0 (0 turns it off)"),
+    "top_p": (_num, "a number", lambda v: 0 < v <= 1, "must be in (0, 1]"),
+    "min_p": (_num, "a number", lambda v: 0 <= v <= 1, "must be in [0, 1]"),
+    "repeat_penalty": (_num, "a number", lambda v: v > 0, "must be > 0 (1 turns it off)"),
+    "presence_penalty": (_num, "a number", lambda v: -2 <= v <= 2, "must be in [-2, 2]"),
+    "frequency_penalty": (_num, "a number", lambda v: -2 <= v <= 2, "must be in [-2, 2]"),
+    "max_tokens": (_int, "an integer", lambda v: v >= 1, "must be >= 1"),
+    "stop": (_strs, "a list of non-empty strings", lambda v: True, ""),
+    "seed": (_int, "an integer", lambda v: 0 <= v < 2**32, "must be in [0, 2**32)"),
+}
+TABLES = ("aliases", "sampling")
+ALIAS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class ConfigError(GptplayError):
+    """A config file that does not parse or holds a value out of place."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated settings; None where the file does not set a value."""
+
+    path: Path | None = None
+    model: str | None = None
+    ctx: int | None = None
+    threads: int | None = None
+    gpu_layers: int | None = None
+    model_dirs: tuple[Path, ...] = ()
+    aliases: dict[str, str] = field(default_factory=dict)
+    sampling: dict[str, object] = field(default_factory=dict)
+
+
+def config_path() -> Path:
+    """Where the config file lives (it may not exist yet)."""
+    return config_dir() / CONFIG_NAME
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read and validate the config file; an absent file is an empty config."""
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc}).") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate config text; ConfigError names file:line:col, the key and the rule."""
+    import tomlkit
+    from tomlkit.exceptions import ParseError
+
+    try:
+        data = tomlkit.parse(text).unwrap()
+    except ParseError as exc:
+        raise ConfigError(
+            f"{path}:{exc.line}:{exc.col}: not valid TOML: {_parse_reason(exc)}.",
+            hint="fix the syntax there (strings need quotes; lists use [ ... ]).",
+        ) from None
+    where = _Locator(text, path)
+    values: dict[str, object] = {}
+    for key, value in data.items():
+        if key in TABLES:
+            if not isinstance(value, dict):
+                raise where.error(
+                    "", key, f"'{key}' must be a table: write [{key}] on its own line"
+                )
+            continue
+        if key not in TOP:
+            raise where.error("", key, f"unknown setting '{key}'", _known(list(TOP) + list(TABLES)))
+        values[key] = _checked(where, "", key, value, TOP[key])
+    sampling = {}
+    for key, value in data.get("sampling", {}).items():
+        if key not in SAMPLING:
+            raise where.error(
+                "sampling", key, f"unknown sampling setting '{key}'", _known(SAMPLING)
+            )
+        sampling[key] = _checked(where, "sampling", key, value, SAMPLING[key])
+    aliases = {}
+    for name, value in data.get("aliases", {}).items():
+        if not ALIAS_NAME.match(name) or name == "default":
+            raise where.error(
+                "aliases", name, f"alias name {name!r} is not allowed",
+                "use letters, digits, '-', '_' or '.', no '/' or ':', and not 'default'",
+            )  # fmt: skip
+        if not _str(value):
+            raise where.error("aliases", name, f"alias '{name}' must name a model (a string)")
+        aliases[name] = value
+    dirs = tuple(Path(d).expanduser() for d in values.pop("model_dirs", []))
+    return Config(path=path, model_dirs=dirs, aliases=aliases, sampling=sampling, **values)
+
+
+def _checked(where: _Locator, table: str, key: str, value, spec) -> object:
+    is_type, type_name, in_range, rule = spec
+    label = f"{table}.{key}" if table else key
+    if not is_type(value):
+        raise where.error(table, key, f"{label} must be {type_name}, not {value!r}")
+    if not in_range(value):
+        raise where.error(table, key, f"{label} = {value!r} is out of range: {rule}")
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _known(keys) -> str:
+    return "known settings: " + ", ".join(keys)
+
+
+def _parse_reason(exc) -> str:
+    """tomlkit's message without its own ' at line X col Y' suffix."""
+    return re.sub(r"\s+at line \d+ col \d+$", "", str(exc))
+
+
+class _Locator:
+    """Finds the line and column of a key in the config text, for error messages."""
+
+    def __init__(self, text: str, path: Path) -> None:
+        self.lines = text.splitlines()
+        self.path = path
+
+    def find(self, table: str, key: str) -> tuple[int, int]:
+        current = ""
+        header = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]")
+        pattern = re.compile(
+            rf"^(\s*)(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*[=.]"
+        )
+        dotted = (
+            re.compile(rf"^(\s*){re.escape(table)}\s*\.\s*{re.escape(key)}\s*=") if table else None
+        )
+        for i, line in enumerate(self.lines, 1):
+            m = header.match(line)
+            if m:
+                current = m.group(1).strip("\"'")
+                if current == key and not table:
+                    return i, len(line) - len(line.lstrip()) + 1
+                continue
+            if current == table and (m := pattern.match(line)):
+                return i, len(m.group(1)) + 1
+            if dotted and current == "" and (m := dotted.match(line)):
+                return i, len(m.group(1)) + 1
+        return 1, 1
+
+    def error(self, table: str, key: str, message: str, hint: str | None = None) -> ConfigError:
+        line, col = self.find(table, key)
+        return ConfigError(
+            f"{self.path}:{line}:{col}: {message}.",
+            hint=hint or "fix it with `gptplay config edit` (or remove the line).",
+        )
+
+
+def write_value(dotted_key: str, value: object, path: Path | None = None) -> Config:
+    """Set one value (``sampling.temperature``, ``aliases.NAME``), keeping comments; atomic."""
+    import tomlkit
+
+    path = path or config_path()
+    text = path.read_text(encoding="utf-8") if path.exists() else TEMPLATE
+    parse_config(text, path)  # refuse to rewrite a file that is already broken
+    doc = tomlkit.parse(text)
+    table, _, key = dotted_key.rpartition(".")
+    target = doc
+    if table:
+        if table not in doc:
+            doc[table] = tomlkit.table()
+        target = doc[table]
+    target[key] = value
+    new_text = tomlkit.dumps(doc).rstrip("\n") + "\n"
+    try:
+        config = parse_config(new_text, path)
+    except ConfigError as exc:
+        reason = re.sub(r"^.*?:\d+:\d+: ", "", exc.message)
+        raise ConfigError(f"{path} was not changed: {reason}", hint=exc.hint) from None
+    write_atomic(path, new_text)
+    return config
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder, then os.replace it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
