@@ -22,6 +22,7 @@ app = typer.Typer(
 # `gptplay --help` stays instant.
 COMMAND_MODULES = (
     "complete",
+    "fewshot",
 )
 
 

@@ -26,7 +26,7 @@ API (no terminal code here):
   ``validate_file(path) -> list[PromptError]`` lists every problem.
 """
 
-from gptplay.library.compose import ComposedPrompt, assemble, choose, compose, split_inputs
+from gptplay.library.compose import ComposedPrompt, assemble, choose, compose, fit, split_inputs
 from gptplay.library.errors import PromptError
 from gptplay.library.loader import check, load_text
 from gptplay.library.save import atomic_write, render_toml, save_spec
@@ -58,6 +58,7 @@ __all__ = [
     "check_name",
     "choose",
     "compose",
+    "fit",
     "list_prompts",
     "load_file",
     "load_prompt",

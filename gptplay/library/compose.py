@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gptplay.library.errors import PromptError
@@ -136,3 +136,27 @@ def compose(
     pool = spec.examples if examples is None else examples
     chosen, used_seed = choose(pool, shots, select, seed, spec.name)
     return assemble(spec, chosen, query_fields, variables, used_seed)
+
+
+def fit(
+    composed: ComposedPrompt, count: Callable[[str], int], limit: int
+) -> tuple[ComposedPrompt, int, int]:
+    """Drop demonstrations from the end until the text's token count is at most `limit`.
+
+    Returns the prompt that fits, how many demonstrations were dropped, and its token count;
+    a PromptError when even the zero-shot prompt does not fit.
+    """
+    demos = list(composed.demonstrations)
+    spec = composed.spec
+    while True:
+        candidate = assemble(spec, demos, composed.query_fields, composed.variables, composed.seed)
+        n = count(candidate.text)
+        if n <= limit:
+            return candidate, composed.shots - len(demos), n
+        if not demos:
+            raise PromptError(
+                f"even with no demonstrations the prompt is {n} tokens, "
+                f"over the {limit} that fit.",
+                hint="shorten the input, lower --max-tokens, or raise --ctx.",
+            )
+        demos.pop()
