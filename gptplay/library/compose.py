@@ -155,8 +155,7 @@ def fit(
             return candidate, composed.shots - len(demos), n
         if not demos:
             raise PromptError(
-                f"even with no demonstrations the prompt is {n} tokens, "
-                f"over the {limit} that fit.",
+                f"even with no demonstrations the prompt is {n} tokens, over the {limit} that fit.",
                 hint="shorten the input, lower --max-tokens, or raise --ctx.",
             )
         demos.pop()

@@ -126,12 +126,12 @@ def check(text: str, source: str, name: str) -> tuple[PromptSpec | None, list[Pr
     if template is not None:
         names = c.placeholders(template, ("template",))
     instruction_names = c.placeholders(instruction, ("instruction",))
-    for name in instruction_names:
-        if name not in variables:
+    for placeholder in instruction_names:
+        if placeholder not in variables:
             c.error(
                 ("instruction",),
-                f"the instruction's placeholder '{{{name}}}' is not a variable",
-                hint=f'declare it under [variables] ({name} = "default"), or write {{{{ }}}}',
+                f"the instruction's placeholder '{{{placeholder}}}' is not a variable",
+                hint=f'declare it under [variables] ({placeholder} = "..."), or write {{{{ }}}}',
             )
     for var in variables:
         if var not in names and var not in instruction_names:
