@@ -55,6 +55,7 @@ def spec_values(spec: PromptSpec) -> dict[str, Any]:
         "examples": [dict(e) for e in spec.examples],
     }
     defaults = {"description": "", "instruction": "", "labels": [], "stop": [], "params": {}}
+    defaults |= {"separator": "\n"}
     defaults |= {"variables": {}, "examples": [], "instruction_separator": None}
     return {k: v for k, v in values.items() if k not in defaults or v != defaults[k]}
 
@@ -108,28 +109,28 @@ def _update_table(table, values: dict[str, Any]) -> None:
             table[key] = _item(value)
 
 
-def _update(doc, values: dict[str, Any]) -> None:
-    """Change a parsed document in place to hold `values`, touching only what differs."""
+def _update(doc, values: dict[str, Any], before: dict[str, Any]) -> None:
+    """Change a parsed document in place from `before` to `values`, touching only what differs."""
     import tomlkit.items as it
 
-    for key in [k for k in doc if k not in values]:
-        del doc[key]
     for key in ORDER:
+        value = values.get(key)
+        if value == before.get(key):
+            continue  # same meaning: leave the person's text exactly as written
+        current = doc.get(key)
         if key not in values:
-            continue
-        value, current = values[key], doc.get(key)
-        if current is not None and current.unwrap() == value:
-            continue
-        if key in ("params", "variables") and isinstance(current, it.Table):
+            if key in doc:
+                del doc[key]
+        elif key in ("params", "variables") and isinstance(current, it.Table):
             _update_table(current, value)
-        elif key == "examples" and isinstance(current, it.AoT) and value:
+        elif key == "examples" and isinstance(current, it.AoT):
             for i, entry in enumerate(value):
                 if i < len(current):
                     _update_table(current[i], entry)
                 else:
                     current.append(_table(entry))
             while len(current) > len(value):
-                current.remove(current[-1]) if hasattr(current, "remove") else current.pop()
+                current.body.pop()
         elif key in ("params", "variables"):
             doc[key] = _table(value)
         else:
@@ -143,7 +144,7 @@ def render_toml(spec: PromptSpec, existing: str | None = None, header: str | Non
     values = spec_values(spec)
     if existing is not None:
         doc = tomlkit.parse(existing)
-        _update(doc, values)
+        _update(doc, values, spec_values(load_text(existing)))
     else:
         doc = tomlkit.document()
         if header:
@@ -188,6 +189,7 @@ def save_spec(spec: PromptSpec, path: Path, header: str | None = None) -> str:
             import tomlkit
 
             tomlkit.parse(existing)
+            load_text(existing, str(path), path.stem)
         except Exception:  # an unreadable file is replaced whole, never half-merged
             existing = None
     text = render_toml(spec, existing, header)
