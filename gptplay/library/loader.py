@@ -148,7 +148,7 @@ def check(text: str, source: str, name: str) -> tuple[PromptSpec | None, list[Pr
     params = _params(c, doc.get("params", {}))
     examples = _examples(c, doc.get("examples", []), fields, answer, labels)
     if c.errors:
-        return None, c.errors
+        return None, sorted(c.errors, key=lambda e: (e.line or 0, e.col or 0))
     spec = PromptSpec(
         name=name,
         title=title or "",
