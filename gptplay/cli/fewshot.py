@@ -171,8 +171,6 @@ def fewshot(
     if save_as:
         path, updated = run.save(save_as)
         err.print(f"[green]{'updated' if updated else 'saved'}[/] {path}", soft_wrap=True)
-    if dry_run and not json_out:
-        out.print(run.composed.text, markup=False, highlight=False, soft_wrap=True)
     engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
     n_prompt, dropped = run.measure(engine, fit_ctx)
     if json_out:
@@ -182,6 +180,8 @@ def fewshot(
             err.print(run.composed.text, style="dim", markup=False, soft_wrap=True)
         err.print(f"[dim]{run.describe(n_prompt, engine.n_ctx, dropped)}[/]", soft_wrap=True)
     if dry_run:
+        if not json_out:
+            out.print(run.composed.text, markup=False, highlight=False, soft_wrap=True)
         return
     from gptplay.cli.output import OutputOptions, print_stream
 

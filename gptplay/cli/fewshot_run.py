@@ -9,6 +9,7 @@ from types import MappingProxyType
 from gptplay.cli import options as o
 from gptplay.cli.fewshot import DEFAULTS
 from gptplay.engine.types import SamplingParams
+from gptplay.errors import ContextOverflowError
 from gptplay.library import (
     ComposedPrompt,
     Library,
@@ -94,7 +95,13 @@ class FewshotRun:
             count = lambda text: len(engine.tokenize(text))  # noqa: E731
             self.composed, dropped, n = fit(self.composed, count, max(limit, 1))
             return n, dropped
-        engine.check_fits(n, f"prompt with {self.composed.shots} demonstrations")
+        try:
+            engine.check_fits(n, f"prompt with {self.composed.shots} demonstrations")
+        except ContextOverflowError as exc:
+            exc.hint = (
+                "pass --fit to drop demonstrations from the end, lower --shots, or raise --ctx."
+            )
+            raise
         return n, 0
 
     def describe(self, n_prompt: int, n_ctx: int, dropped: int) -> str:
