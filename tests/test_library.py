@@ -252,3 +252,13 @@ def test_unknown_names_and_escaping_names():
             Library.default().user_path(bad)
     with pytest.raises(PromptError, match="no prompt file"):
         load_prompt("missing.toml")
+
+
+def test_the_documented_example_file_is_valid():
+    doc = (Path(__file__).parents[1] / "docs" / "library.md").read_text()
+    example = doc.split("```toml\n")[1].split("```")[0]
+    spec = load_text(example, "docs/library.md", "antonyms")
+    assert spec.variables["relation"].default == "opposite" and len(spec.examples) == 2
+    assert compose(spec, 2, {"word": "big"}).text == (
+        "Write the opposite of each word.\nhot -> cold\nearly -> late\nbig ->"
+    )

@@ -85,6 +85,7 @@ def fewshot(
         list[str] | None,
         typer.Option(
             "--var",
+            metavar="KEY=VALUE",
             help="KEY=VALUE for a variable or query field (repeatable).",
             rich_help_panel=PROMPT,
         ),
@@ -115,7 +116,10 @@ def fewshot(
     save_as: Annotated[
         str | None,
         typer.Option(
-            "--save-as", help="Save the composed prompt under NAME.", rich_help_panel=PROMPT
+            "--save-as",
+            metavar="NAME",
+            help="Save the composed prompt under NAME.",
+            rich_help_panel=PROMPT,
         ),
     ] = None,
     library: LibraryOpt = None,
@@ -142,7 +146,10 @@ def fewshot(
     stop: o.StopOpt = None,
     seed: o.SeedOpt = None,
 ) -> None:
-    """Compose TASK's instruction, K demonstrations and INPUT, then stream the answer."""
+    """Compose TASK's instruction, K demonstrations and INPUT, then stream the answer.
+
+    The prompt's [params] are the sampling defaults; a sampling flag overrides one.
+    """
     from gptplay.cli.fewshot_run import FewshotRun
 
     given = {
