@@ -63,16 +63,18 @@ def test_stdin_vars_and_random_selection(model_path):
     assert one.stdout.count("Premise:") == 4
 
 
-def test_fit_drops_demonstrations_and_says_how_many(model_path):
+def test_fit_drops_demonstrations_and_says_how_many(model_path, user_dirs):
     long_input = "word " * 300
     args = ("fewshot", "topic", "-k", "12", long_input, "--ctx", "512", "-n", "4", "--dry-run")
     clean_error(run_cli(*args), "context holds 512", "--fit")
-    proc = run_cli(*args, "--fit")
+    proc = run_cli(*args, "--fit", "--save-as", "fitted")
     assert proc.returncode == 0, proc.stderr
     assert "dropped" in proc.stderr and "to fit" in proc.stderr
     dropped = int(proc.stderr.split("dropped ")[1].split()[0])
     assert 0 < dropped < 12
     assert proc.stdout.count("Article:") == 12 - dropped + 1
+    saved = (user_dirs / "prompts" / "fitted.toml").read_text()
+    assert saved.count("[[examples]]") == 12 - dropped
 
 
 def test_save_as_writes_the_composed_prompt(user_dirs, model_path):

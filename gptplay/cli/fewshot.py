@@ -176,10 +176,14 @@ def fewshot(
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     run.prepare()
     if save_as:
-        path, updated = run.save(save_as)
-        err.print(f"[green]{'updated' if updated else 'saved'}[/] {path}", soft_wrap=True)
+        from gptplay.library import check_name
+
+        check_name(save_as)  # before the model loads: a bad name changes nothing
     engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
     n_prompt, dropped = run.measure(engine, fit_ctx)
+    if save_as:  # after --fit, so the saved prompt is the one that runs
+        path, updated = run.save(save_as)
+        err.print(f"[green]{'updated' if updated else 'saved'}[/] {path}", soft_wrap=True)
     if json_out:
         print(json.dumps(run.record(n_prompt, engine.n_ctx, dropped), ensure_ascii=False))
     else:

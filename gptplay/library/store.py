@@ -117,7 +117,8 @@ class Library:
             if not path.is_file():
                 raise PromptError(f"no prompt file {text}.")
             return load_file(path)
-        return load_file(self.find(text).path, builtin=self.find(text).origin == BUILTIN)
+        entry = self.find(text)
+        return load_file(entry.path, builtin=entry.origin == BUILTIN)
 
 
 def load_file(path: Path, builtin: bool = False) -> PromptSpec:
