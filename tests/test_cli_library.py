@@ -140,3 +140,17 @@ def test_editor_that_fails_changes_nothing(user_dirs):
     assert not (user_dirs / "prompts" / "translate.toml").exists()
     proc = run_cli("library", "edit", "translate", env={"EDITOR": "no-such-editor-xyz"})
     clean_error(proc, "cannot run the editor")
+
+
+def test_library_flag_and_env_directories(tmp_path, user_dirs):
+    flag_dir, env_dir = tmp_path / "flag", tmp_path / "env"
+    env_dir.mkdir()
+    builtin = Path(run_cli("library", "path", "antonyms").stdout.strip()).read_text()
+    (env_dir / "opp.toml").write_text(builtin.replace('title = "Opposites"', 'title = "Env"'))
+    env = {"GPTPLAY_LIBRARY": str(env_dir)}
+    rows = {r["name"]: r for r in json.loads(run_cli("library", "list", "--json", env=env).stdout)}
+    assert rows["opp"]["title"] == "Env" and rows["opp"]["origin"] == "user"
+    proc = run_cli("library", "new", "mine", "--from", "opp", "--library", str(flag_dir), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (flag_dir / "mine.toml").read_text() == (env_dir / "opp.toml").read_text()
+    assert not (user_dirs / "prompts").exists()
