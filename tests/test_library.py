@@ -118,6 +118,7 @@ def test_chat_scaffold_roles_and_stop():
     roles = spec.chat_roles()
     assert (roles.user_prefix, roles.assistant_prefix) == ("User:", "Assistant:")
     assert "\nUser:" in spec.stop
+    assert spec.chat_roles({"name": "Ada"}).assistant_prefix == "Ada:"
     c = compose(spec, 0, {"user": "Hi"}, {"name": "Ada"})
     assert c.text.endswith("\n\nUser: Hi\nAda:") and "with Ada," in c.text
 

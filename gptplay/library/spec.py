@@ -142,7 +142,7 @@ class PromptSpec:
         text = tpl.render(before, {**self.resolve_variables(variables), **dummy})
         return text[len(text.rstrip(" \t")) :] + answer
 
-    def chat_roles(self) -> ChatRoles:
+    def chat_roles(self, variables: Mapping[str, str] | None = None) -> ChatRoles:
         """The role prefixes of a dialogue scaffold (template `User: {user}\\nAssistant: {bot}`)."""
         if len(self.query_fields) != 1:
             raise PromptError(
@@ -152,7 +152,7 @@ class PromptSpec:
         user = self.query_fields[0]
         head, rest = tpl.split_at(self.template, user)
         middle, _ = tpl.split_at(rest, self.answer)
-        values = {**self.resolve_variables(), user: "", self.answer: ""}
+        values = {**self.resolve_variables(variables), user: "", self.answer: ""}
         return ChatRoles(
             user_field=user,
             assistant_field=self.answer,
