@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "complete",
     "models",
     "config",
+    "fewshot",
+    "library",
 )
 
 

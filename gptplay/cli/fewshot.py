@@ -1,0 +1,210 @@
+"""`gptplay fewshot TASK --shots K`: a library prompt with K demonstrations, streamed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gptplay.cli import options as o
+from gptplay.errors import UsageError
+
+PROMPT = "Prompt"
+DEFAULTS = {
+    "temperature": 0.8,
+    "top_k": 40,
+    "top_p": 0.95,
+    "min_p": 0.05,
+    "repeat_penalty": 1.0,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
+    "max_tokens": 128,
+}
+
+
+def _maybe(opt):
+    """A shared sampling option whose value is None unless the user gave the flag."""
+    return Annotated[(opt.__origin__ | None, *opt.__metadata__)]
+
+
+LibraryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--library",
+        help="A prompt directory searched first (also $GPTPLAY_LIBRARY); saves go here.",
+        rich_help_panel=PROMPT,
+    ),
+]
+
+
+def parse_vars(pairs: list[str] | None) -> dict[str, str]:
+    """KEY=VALUE pairs as a dict (a UsageError names a pair without '=')."""
+    out: dict[str, str] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--var {pair!r} is not KEY=VALUE.", hint="like --var name=Ada")
+        out[key.strip()] = value
+    return out
+
+
+def read_input(argument: str | None, option: str | None) -> str | None:
+    """INPUT, --input, '-' or piped standard input; None when there is none."""
+    if argument is not None and option is not None:
+        raise UsageError("give the input once: as INPUT or with --input, not both.")
+    text = argument if argument is not None else option
+    if text == "-" or (text is None and not sys.stdin.isatty()):
+        piped = sys.stdin.read()
+        text = piped.rstrip("\n") if piped or text == "-" else None
+    return text
+
+
+def fewshot(
+    task: Annotated[str, typer.Argument(help="A library prompt name, or a .toml file.")],
+    input_arg: Annotated[
+        str | None,
+        typer.Argument(metavar="[INPUT]", help="The query ('-' or piped: standard input)."),
+    ] = None,
+    shots: Annotated[
+        int,
+        typer.Option(
+            "--shots",
+            "-k",
+            min=0,
+            help="Demonstrations: 0 zero-shot, 1 one-shot, K.",
+            rich_help_panel=PROMPT,
+        ),
+    ] = 3,
+    input_opt: Annotated[
+        str | None, typer.Option("--input", "-i", help="The query.", rich_help_panel=PROMPT)
+    ] = None,
+    var: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--var",
+            metavar="KEY=VALUE",
+            help="KEY=VALUE for a variable or query field (repeatable).",
+            rich_help_panel=PROMPT,
+        ),
+    ] = None,
+    select: Annotated[
+        str, typer.Option("--select", help="first | random demonstrations.", rich_help_panel=PROMPT)
+    ] = "first",
+    show_prompt: Annotated[
+        bool,
+        typer.Option(
+            "--show-prompt", help="Print the composed prompt first.", rich_help_panel=PROMPT
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the prompt and its token count; no generation.",
+            rich_help_panel=PROMPT,
+        ),
+    ] = False,
+    fit_ctx: Annotated[
+        bool,
+        typer.Option(
+            "--fit", help="Drop demonstrations from the end until it fits.", rich_help_panel=PROMPT
+        ),
+    ] = False,
+    save_as: Annotated[
+        str | None,
+        typer.Option(
+            "--save-as",
+            metavar="NAME",
+            help="Save the composed prompt under NAME.",
+            rich_help_panel=PROMPT,
+        ),
+    ] = None,
+    library: LibraryOpt = None,
+    alts: Annotated[int, typer.Option("--alts", min=0, max=20, help="Top K alternatives.")] = 0,
+    top: Annotated[int, typer.Option("--top", min=0, max=100, help="Alternatives computed.")] = 5,
+    no_probs: Annotated[bool, typer.Option("--no-probs", help="No probabilities.")] = False,
+    sampled: Annotated[bool, typer.Option("--sampled", help="Also post-sampler probs.")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="JSON Lines: prompt, tokens, summary.")
+    ] = False,
+    model: o.ModelOpt = None,
+    ctx: o.CtxOpt = 4096,
+    threads: o.ThreadsOpt = None,
+    gpu_layers: o.GpuLayersOpt = 0,
+    verbose: o.VerboseOpt = False,
+    temperature: _maybe(o.TemperatureOpt) = None,
+    top_k: _maybe(o.TopKOpt) = None,
+    top_p: _maybe(o.TopPOpt) = None,
+    min_p: _maybe(o.MinPOpt) = None,
+    repeat_penalty: _maybe(o.RepeatOpt) = None,
+    presence_penalty: _maybe(o.PresenceOpt) = None,
+    frequency_penalty: _maybe(o.FrequencyOpt) = None,
+    max_tokens: _maybe(o.MaxTokensOpt) = None,
+    stop: o.StopOpt = None,
+    seed: o.SeedOpt = None,
+) -> None:
+    """Compose TASK's instruction, K demonstrations and INPUT, then stream the answer.
+
+    The prompt's [params] are the sampling defaults; a sampling flag overrides one.
+    """
+    from gptplay.cli.fewshot_run import FewshotRun
+
+    given = {
+        "temperature": temperature,
+        "top_k": top_k,
+        "top_p": top_p,
+        "min_p": min_p,
+        "repeat_penalty": repeat_penalty,
+        "presence_penalty": presence_penalty,
+        "frequency_penalty": frequency_penalty,
+        "max_tokens": max_tokens,
+    }
+    run = FewshotRun(
+        task=task,
+        text=read_input(input_arg, input_opt),
+        values=parse_vars(var),
+        shots=shots,
+        select=select,
+        seed=seed,
+        library=library,
+        given={k: v for k, v in given.items() if v is not None},
+        stop=stop,
+    )
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    run.prepare()
+    if save_as:
+        from gptplay.library import check_name
+
+        check_name(save_as)  # before the model loads: a bad name changes nothing
+    engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
+    n_prompt, dropped = run.measure(engine, fit_ctx)
+    if save_as:  # after --fit, so the saved prompt is the one that runs
+        path, updated = run.save(save_as)
+        err.print(f"[green]{'updated' if updated else 'saved'}[/] {path}", soft_wrap=True)
+    if json_out:
+        print(json.dumps(run.record(n_prompt, engine.n_ctx, dropped), ensure_ascii=False))
+    else:
+        if show_prompt and not dry_run:
+            err.print(run.composed.text, style="dim", markup=False, soft_wrap=True)
+        err.print(f"[dim]{run.describe(n_prompt, engine.n_ctx, dropped)}[/]", soft_wrap=True)
+    if dry_run:
+        if not json_out:
+            out.print(run.composed.text, markup=False, highlight=False, soft_wrap=True)
+        return
+    from gptplay.cli.output import OutputOptions, print_stream
+
+    stream = engine.stream(
+        run.composed.text,
+        run.params,
+        top=max(top, alts) if not no_probs else 0,
+        probs=not no_probs,
+        sampled=sampled,
+    )
+    print_stream(stream, OutputOptions(probs=not no_probs, alts=alts, json=json_out), out, err)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(no_args_is_help=True)(fewshot)

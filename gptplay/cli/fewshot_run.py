@@ -1,0 +1,134 @@
+"""The steps of one `gptplay fewshot` run, apart from flag parsing and printing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+
+from gptplay.cli import options as o
+from gptplay.cli.fewshot import DEFAULTS
+from gptplay.engine.types import SamplingParams
+from gptplay.errors import ContextOverflowError
+from gptplay.library import (
+    ComposedPrompt,
+    Library,
+    PromptSpec,
+    Variable,
+    compose,
+    fit,
+    save_spec,
+    split_inputs,
+)
+
+
+@dataclass
+class FewshotRun:
+    """A prompt from the library composed with K demonstrations, its parameters and its fit."""
+
+    task: str
+    text: str | None
+    values: dict[str, str]
+    shots: int
+    select: str
+    seed: int | None
+    library: str | None
+    given: dict[str, float | int]
+    stop: list[str] | None
+    spec: PromptSpec | None = None
+    composed: ComposedPrompt | None = None
+    params: SamplingParams | None = None
+    lib: Library | None = field(default=None, repr=False)
+
+    def prepare(self) -> None:
+        """Load the prompt, compose it and settle the sampling parameters (no model needed)."""
+        self.lib = Library.default(self.library)
+        self.spec = self.lib.load(self.task)
+        fields, variables = split_inputs(self.spec, self.text, self.values)
+        self.composed = compose(self.spec, self.shots, fields, variables, self.select, self.seed)
+        merged = {**DEFAULTS, **self.spec.params, **self.given}
+        stop = list(self.stop) if self.stop is not None else list(self.spec.stop)
+        self.params = o.sampling(
+            float(merged["temperature"]),
+            int(merged["top_k"]),
+            float(merged["top_p"]),
+            float(merged["min_p"]),
+            float(merged["repeat_penalty"]),
+            float(merged["presence_penalty"]),
+            float(merged["frequency_penalty"]),
+            int(merged["max_tokens"]),
+            stop,
+            self.seed if self.seed is not None else self.spec.params.get("seed"),
+        )
+
+    def saved_spec(self) -> PromptSpec:
+        """The composed prompt as a spec: chosen demonstrations, variables and parameters."""
+        spec, c = self.spec, self.composed
+        variables = {
+            name: Variable(name, c.variables[name], var.description)
+            for name, var in spec.variables.items()
+        }
+        params = {**spec.params, **self.given}
+        if self.seed is not None:
+            params["seed"] = self.seed
+        return replace(
+            spec,
+            examples=c.demonstrations,
+            variables=MappingProxyType(variables),
+            params=MappingProxyType(params),
+            stop=tuple(self.params.stop),
+        )
+
+    def save(self, name: str) -> tuple[Path, bool]:
+        """Write the composed prompt into the user library; True when it updated a file."""
+        path = self.lib.user_path(name)
+        existed = path.exists()
+        header = f"Saved by gptplay fewshot {self.task} --shots {self.composed.shots}."
+        save_spec(self.saved_spec(), path, header=header)
+        return path, existed
+
+    def measure(self, engine, fit_ctx: bool) -> tuple[int, int]:
+        """The prompt's token count, fitting it to the context first when asked."""
+        n = len(engine.tokenize(self.composed.text))
+        if fit_ctx:
+            limit = engine.n_ctx - self.params.max_tokens
+            count = lambda text: len(engine.tokenize(text))  # noqa: E731
+            self.composed, dropped, n = fit(self.composed, count, max(limit, 1))
+            return n, dropped
+        try:
+            engine.check_fits(n, f"prompt with {self.composed.shots} demonstrations")
+        except ContextOverflowError as exc:
+            exc.hint = (
+                "pass --fit to drop demonstrations from the end, lower --shots, or raise --ctx."
+            )
+            raise
+        return n, 0
+
+    def describe(self, n_prompt: int, n_ctx: int, dropped: int) -> str:
+        """One line: which prompt, how many shots, how much of the context it uses."""
+        c = self.composed
+        shots = {0: "zero-shot", 1: "one-shot"}.get(c.shots, f"{c.shots}-shot")
+        line = f"{self.spec.name} · {shots}"
+        if c.seed is not None:
+            line += f" (random, seed {c.seed})"
+        if dropped:
+            line += f" · dropped {dropped} demonstration(s) to fit"
+        return f"{line} · prompt {n_prompt} of {n_ctx} context tokens"
+
+    def record(self, n_prompt: int, n_ctx: int, dropped: int) -> dict:
+        """The JSON record describing the composed prompt (first line of --json)."""
+        c = self.composed
+        return {
+            "type": "prompt",
+            "task": self.spec.name,
+            "shots": c.shots,
+            "dropped": dropped,
+            "select_seed": c.seed,
+            "text": c.text,
+            "prompt_tokens": n_prompt,
+            "n_ctx": n_ctx,
+            "query": dict(c.query_fields),
+            "variables": dict(c.variables),
+            "demonstrations": [dict(d) for d in c.demonstrations],
+            "stop": list(self.params.stop),
+        }
