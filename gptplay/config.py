@@ -6,14 +6,13 @@ with tomlkit so the user's comments and layout survive a change of one value.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptplay.errors import GptplayError
+from gptplay.fileio import atomic_write
 from gptplay.paths import config_dir
 
 CONFIG_NAME = "config.toml"
@@ -247,18 +246,5 @@ def write_value(dotted_key: str, value: object, path: Path | None = None) -> Con
     except ConfigError as exc:
         reason = re.sub(r"^.*?:\d+:\d+: ", "", exc.message)
         raise ConfigError(f"{path} was not changed: {reason}", hint=exc.hint) from None
-    write_atomic(path, new_text)
+    atomic_write(path, new_text)
     return config
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder, then os.replace it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

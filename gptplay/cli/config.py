@@ -98,7 +98,7 @@ def edit() -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    from gptplay.config import TEMPLATE, config_path, parse_config, write_atomic
+    from gptplay.config import TEMPLATE, atomic_write, config_path, parse_config
 
     path = config_path()
     text = path.read_text(encoding="utf-8") if path.exists() else TEMPLATE
@@ -118,7 +118,7 @@ def edit() -> None:
                 raise typer.Exit(1) from None
             text = edited
             continue
-        write_atomic(path, edited)
+        atomic_write(path, edited)
         err.print(f"saved {escape(str(path))}", soft_wrap=True)
         return
 
@@ -126,27 +126,17 @@ def edit() -> None:
 def run_editor(text: str) -> str:
     """Let $VISUAL or $EDITOR edit ``text`` in a temporary .toml file; return what it saved."""
     import os
-    import shlex
-    import subprocess
     import tempfile
     from pathlib import Path
 
-    command = os.environ.get("VISUAL") or os.environ.get("EDITOR")
-    command = command or ("notepad" if os.name == "nt" else "vi")
+    from gptplay.cli.editor import run_editor as run_on_file
+
     fd, name = tempfile.mkstemp(prefix="gptplay-config-", suffix=".toml")
     tmp = Path(name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        try:
-            code = subprocess.call([*shlex.split(command), str(tmp)])
-        except OSError as exc:
-            raise UsageError(
-                f"Cannot start the editor {command!r}: {exc.strerror}.",
-                hint="set EDITOR to your editor's command, e.g. EDITOR=nano.",
-            ) from None
-        if code != 0:
-            raise UsageError(f"The editor {command!r} exited with status {code}; nothing saved.")
+        run_on_file(tmp)
         return tmp.read_text(encoding="utf-8")
     finally:
         tmp.unlink(missing_ok=True)

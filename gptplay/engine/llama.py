@@ -28,6 +28,7 @@ from gptplay.errors import ContextOverflowError, ModelError
 
 # Rows of logits asked for in one scoring decode: each row is n_vocab floats (1 MiB for Gemma).
 SCORE_CHUNK = 32
+MIN_CTX = 256
 
 
 def random_seed() -> int:
@@ -68,6 +69,9 @@ class LlamaEngine:
         if not verbose:
             _silence_llama_log(llama_cpp)
         threads = n_threads or os.cpu_count() or 1
+        # llama.cpp pads a smaller context up to 256 but llama-cpp-python sizes its token
+        # buffer from the request, so a smaller --ctx would overflow it mid-generation.
+        n_ctx = max(n_ctx, MIN_CTX)
         try:
             self._llm = llama_cpp.Llama(
                 model_path=str(path),

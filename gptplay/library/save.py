@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from gptplay.fileio import atomic_write  # noqa: F401  (re-exported by gptplay.library)
 from gptplay.library.errors import PromptError
 from gptplay.library.loader import load_text, tomllib
 from gptplay.library.spec import PromptSpec
@@ -161,23 +160,6 @@ def render_toml(spec: PromptSpec, existing: str | None = None, header: str | Non
             if name in values and name not in doc:
                 doc[name] = _table(values[name])
     return tomlkit.dumps(doc)
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write text to path all at once: a temporary file beside it, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_spec(spec: PromptSpec, path: Path, header: str | None = None) -> str:
