@@ -202,6 +202,7 @@ class FakeHub:
 
         monkeypatch.setattr(huggingface_hub, "HfApi", Api)
         monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
+        monkeypatch.setattr("gptplay.hub.check_reachable", lambda name: None)
 
 
 def test_download_picks_the_quant_and_every_split_part(hub, monkeypatch):
@@ -264,3 +265,14 @@ def test_model_dirs_are_listed_and_resolve_by_bare_name(hub, model_path, tmp_pat
     from gptplay.config import load_config
 
     assert resolve_model("mine", load_config()).path == folder / "mine.gguf"
+
+
+def test_an_unresolvable_hub_fails_at_once_without_retries(hub, monkeypatch):
+    from gptplay.hub import download
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    # .invalid never resolves (RFC 6761): no request is ever sent.
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")
+    with pytest.raises(ModelError, match="hub.invalid cannot be reached") as err:
+        download(parse_hub_name("acme/model"))
+    assert "offline" in err.value.message and "models list" in err.value.hint
