@@ -50,6 +50,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         Binding("ctrl+t", "toggle_tokens", "Tokens", show=False, priority=True),
         Binding("ctrl+l", "focus('#filter')", "Library", show=False),
         Binding("ctrl+o", "focus('#output')", "Output", show=False),
+        Binding("ctrl+e", "focus_query", "Query", show=False),
         Binding("f2", "tab('play')", "Playground", show=False),
         Binding("f3", "tab('prompt')", "Prompt", show=False),
         Binding("f4", "tab('edit')", "Edit", show=False),
@@ -110,7 +111,6 @@ class PlaygroundApp(SessionMixin, App[None]):
             name = next(iter(entries))
         if name is not None:
             self.open_prompt(name)
-        self.query_one("#output", TokenView).focus()
         self.show_status()
 
     # ---- the model --------------------------------------------------------------

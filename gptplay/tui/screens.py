@@ -17,6 +17,7 @@ HELP = (
     ("Escape", "cancel the generation (what was generated is kept)"),
     ("F2 / F3 / F4", "Playground / Prompt / Edit tab"),
     ("Ctrl+L", "the library filter"),
+    ("Ctrl+E", "the query (focused when a prompt is opened)"),
     ("Ctrl+O", "the output (move over tokens with ←/→/↑/↓, Home, End, or click one)"),
     ("Enter on an alternative", "branch: cut the text there, take it, and continue"),
     ("Ctrl+B", "back to the branch this one was cut from"),

@@ -33,6 +33,13 @@ class SessionMixin:
         self.query_one(EditPane).load(spec, text)
         self.query_one(PromptView).refresh_prompt(self.engine)
         self.sub_title = name
+        self.call_after_refresh(self.action_focus_query)
+
+    def action_focus_query(self) -> None:
+        """Focus the first query field: choosing a prompt is followed by typing the query."""
+        fields = self.query(".field")
+        if fields:
+            fields.first().focus()
 
     def guard_unsaved(self, then: Callable[[], None]) -> None:
         """Run ``then`` now, or after the user saved or discarded the editor's changes."""
