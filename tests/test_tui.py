@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tui_support import REPLY, SIZE, fake_app, idle, ready, sync, wait_until
+
 from gptplay.engine.fake import FakeEngine
 from gptplay.library import load_file
 from gptplay.tui.composer import DemoList
@@ -11,7 +13,6 @@ from gptplay.tui.params_panel import ParamsPanel
 from gptplay.tui.prompt_view import PromptView
 from gptplay.tui.screens import ConfirmScreen, HelpScreen, NameScreen
 from gptplay.tui.token_view import TokenView
-from tui_support import REPLY, SIZE, fake_app, idle, ready, sync, wait_until
 
 
 @sync

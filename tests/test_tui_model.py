@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from tui_support import SIZE, idle, ready, sync, wait_until
 
 from gptplay.engine.types import SamplingParams
 from gptplay.tui import create_app
 from gptplay.tui.token_view import TokenView
-from tui_support import SIZE, idle, ready, sync, wait_until
 
 pytestmark = pytest.mark.model
 

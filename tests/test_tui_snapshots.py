@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 
 from textual.widgets import Input, TextArea
+from tui_support import REPLY, SIZE, fake_app, idle, ready, wait_until
 
 from gptplay.engine.fake import FakeEngine
 from gptplay.tui.editor import EditPane
 from gptplay.tui.token_view import TokenView
-from tui_support import REPLY, SIZE, fake_app, idle, ready, wait_until
 
 
 def scripted_app():

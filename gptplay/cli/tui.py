@@ -25,10 +25,9 @@ def tui(
     gpu_layers: o.GpuLayersOpt = 0,
 ) -> None:
     """Open the playground: compose prompts, watch tokens and their probabilities, branch."""
+    from gptplay.cli.defaults import current_context
     from gptplay.library import Library
     from gptplay.tui import create_app
-
-    from gptplay.cli.defaults import current_context
 
     if prompt is not None:
         Library.default(library).find(prompt)  # a bad name fails here, before the screen

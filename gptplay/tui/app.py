@@ -1,10 +1,9 @@
-"""The playground app: library, composer, parameters, output with inspector; prompt and edit tabs."""
+"""The playground app: library, composer, parameters, output and inspector; prompt, edit tabs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -312,4 +311,3 @@ class PlaygroundApp(SessionMixin, App[None]):
     def _tab(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "prompt":
             self.query_one(PromptView).refresh_prompt(self.engine)
-

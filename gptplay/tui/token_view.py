@@ -59,7 +59,7 @@ class TokenView(ScrollView, can_focus=True):
             self.index = index
 
     class Take(Message):
-        """The user pressed a digit: branch on alternative ``rank`` (1-based) of the cursor token."""
+        """A digit was pressed: branch on alternative ``rank`` (1-based) of the cursor token."""
 
         def __init__(self, index: int, rank: int) -> None:
             super().__init__()
@@ -269,4 +269,3 @@ def _cut(text: str, cells: int) -> str:
         out.append(ch)
         used += w
     return "".join(out)
-
