@@ -31,6 +31,7 @@ class EditPane(Vertical):
         self.library = library
         self.name_: str | None = None
         self.builtin = False
+        self.source: Path | None = None
         self.saved_text = ""
         self.errors: list[PromptError] = []
         self._timer: Timer | None = None
@@ -50,17 +51,25 @@ class EditPane(Vertical):
 
     def load(self, spec: PromptSpec, text: str) -> None:
         """Show a prompt's file text; the previous one must have been saved or discarded."""
-        self.name_, self.builtin = spec.name, spec.builtin
+        self.name_, self.builtin, self.source = spec.name, spec.builtin, spec.source
         self.saved_text = text
         area = self.area
         area.load_text(text)
         self._where()
         self.validate()
 
+    @property
+    def target(self) -> Path:
+        """A user prompt is saved where it is; a built-in, as the user's copy."""
+        assert self.name_ is not None
+        if self.builtin or self.source is None:
+            return self.library.user_path(self.name_)
+        return self.source
+
     def _where(self) -> None:
         if self.name_ is None:
             return
-        target = self.library.user_path(self.name_)
+        target = self.target
         text = Text(f"{self.name_}", style="bold")
         if self.builtin:
             text.append(f"  built-in · Ctrl+S saves your copy to {target}", style="dim")
@@ -104,10 +113,10 @@ class EditPane(Vertical):
             raise PromptError(
                 f"not saved: line {first.line or 1}: {first.problem}", hint="fix it, then save."
             )
-        path = self.library.user_path(self.name_)
+        path = self.target
         atomic_write(path, self.area.text)
         self.saved_text = self.area.text
-        self.builtin = False
+        self.builtin, self.source = False, path
         self._where()
         self.post_message(self.Saved(self.name_, path))
         return path
