@@ -6,7 +6,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, SelectionList, TextArea
 from textual.widgets.selection_list import Selection
@@ -60,9 +60,9 @@ class Composer(VerticalScroll):
             yield Button("+", id="more", compact=True)
         yield DemoList(id="demos")
         yield Label("Query", classes="caption")
-        yield VerticalScroll(id="query", classes="fields")
+        yield Vertical(id="query", classes="fields")
         yield Label("Variables", classes="caption", id="vars-caption")
-        yield VerticalScroll(id="variables", classes="fields")
+        yield Vertical(id="variables", classes="fields")
 
     def on_mount(self) -> None:
         self.border_title = "Composer"
@@ -83,7 +83,7 @@ class Composer(VerticalScroll):
 
     def _fields(self, where: str, values: dict[str, str], prefix: str) -> None:
         """One labelled input per query field or variable."""
-        box = self.query_one(where, VerticalScroll)
+        box = self.query_one(where, Vertical)
         box.remove_children()
         box.mount_all(
             Horizontal(

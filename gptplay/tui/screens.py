@@ -20,7 +20,7 @@ HELP = (
     ("Ctrl+E", "the query (focused when a prompt is opened)"),
     ("Ctrl+O", "the output (move over tokens with ←/→/↑/↓, Home, End, or click one)"),
     ("Enter on an alternative", "branch: cut the text there, take it, and continue"),
-    ("Ctrl+B", "back to the branch this one was cut from"),
+    ("Ctrl+B or Backspace (output)", "back to the branch this one was cut from"),
     ("Space (demonstrations)", "include or exclude a demonstration"),
     ("Ctrl+↑ / Ctrl+↓", "move a demonstration up or down"),
     ("Alt+← / Alt+→", "fewer / more shots (zero-, one-, few-shot)"),

@@ -44,6 +44,8 @@ class TokenView(ScrollView, can_focus=True):
         Binding("down", "line(1)", "Line down", show=False),
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
+        # Ctrl+B is tmux's prefix key, so going back also has a key of its own here
+        Binding("backspace", "app.back", "Back branch", show=False),
         *(Binding(str(n), f"take({n})", f"Take alternative {n}", show=False) for n in range(1, 10)),
     ]
 
