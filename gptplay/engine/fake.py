@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from gptplay.engine.base import CancelCheck, Stream
 from gptplay.engine.decode import Utf8Stream
@@ -27,10 +27,17 @@ class FakeEngine:
     made-up alternatives, so screens can show and branch on them.
     """
 
-    def __init__(self, n_ctx: int = 512, delay_s: float = 0.0, model_name: str = "fake") -> None:
+    def __init__(
+        self,
+        n_ctx: int = 512,
+        delay_s: float = 0.0,
+        model_name: str = "fake",
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.model_name = model_name
         self.n_ctx = n_ctx
         self.delay_s = delay_s
+        self.clock = clock  # a scripted clock gives snapshot tests fixed timings
         self.prompts: list[list[int]] = []
         self._queue: list[list[str]] = []
 
@@ -65,7 +72,7 @@ class FakeEngine:
         self.prompts.append(ids)
         script = self._queue.pop(0) if self._queue else ["fake ", "reply"]
         state = {"finish": "length", "events": []}
-        start = time.perf_counter()
+        start = self.clock()
 
         def run() -> Iterator[TokenEvent]:
             matcher = StopMatcher(params.stop)
@@ -109,7 +116,7 @@ class FakeEngine:
                 state["finish"],
                 params.seed or 0,
                 self.model_name,
-                time.perf_counter() - start,
+                self.clock() - start,
                 0.0,
                 "".join(e.text for e in events),
                 events,

@@ -1,0 +1,313 @@
+"""The playground app: library, composer, parameters, output and inspector; prompt, edit tabs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from gptplay import render
+from gptplay.engine.base import Engine
+from gptplay.engine.types import Alternative, Completion
+from gptplay.errors import GptplayError
+from gptplay.library import Library
+from gptplay.tui.composer import Composer
+from gptplay.tui.composition import Composition
+from gptplay.tui.editor import EditPane
+from gptplay.tui.generation import FRAME_S, Generator, Request
+from gptplay.tui.inspector import Inspector
+from gptplay.tui.library_panel import LibraryPanel
+from gptplay.tui.params_panel import ParamsPanel
+from gptplay.tui.prompt_view import PromptView
+from gptplay.tui.session import SessionMixin
+from gptplay.tui.status import status_text
+from gptplay.tui.token_view import TokenView
+from gptplay.tui.transcript import Transcript
+
+EngineFactory = Callable[[str | None], Engine]
+DEFAULT_PROMPT = "translate"
+
+
+class PlaygroundApp(SessionMixin, App[None]):
+    """gptplay's terminal playground."""
+
+    TITLE = "gptplay"
+    CSS_PATH = "tui.tcss"
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("ctrl+r,f5", "run", "Run", priority=True),
+        Binding("ctrl+g", "continue", "Continue", priority=True),
+        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("ctrl+b", "back", "Back branch", priority=True),
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("ctrl+t", "toggle_tokens", "Tokens", show=False, priority=True),
+        Binding("ctrl+l", "focus('#filter')", "Library", show=False),
+        Binding("ctrl+o", "focus('#output')", "Output", show=False),
+        Binding("ctrl+e", "focus_query", "Query", show=False),
+        Binding("f2", "tab('play')", "Playground", show=False),
+        Binding("f3", "tab('prompt')", "Prompt", show=False),
+        Binding("f4", "tab('edit')", "Edit", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        engine_factory: EngineFactory,
+        *,
+        model: str | None = None,
+        library: Library | None = None,
+        prompt: str | None = None,
+        top: int = 10,
+    ) -> None:
+        super().__init__()
+        self.engine_factory = engine_factory
+        self.model = model
+        self.library = library or Library.default()
+        self.start_prompt = prompt
+        self.top = top
+        self.engine: Engine | None = None
+        self.generator = Generator()
+        self.transcript = Transcript()
+        self.composition: Composition | None = None
+        self.generating = False
+        self.state = "loading the model…"
+
+    # ---- layout -----------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="play", id="tabs"):
+            with TabPane("Playground", id="play"):
+                with Horizontal(id="top"):
+                    yield LibraryPanel(self.library.entries(), id="library")
+                    yield Composer(id="composer")
+                    yield ParamsPanel(id="params")
+                with Horizontal(id="bottom"):
+                    with Vertical(id="output-box"):
+                        yield Static(render.legend(), id="legend")
+                        yield TokenView(id="output")
+                    yield Inspector(id="inspector")
+            with TabPane("Prompt", id="prompt"):
+                yield PromptView(id="prompt-view")
+            with TabPane("Edit", id="edit"):
+                yield EditPane(self.library, id="editor")
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#output-box").border_title = "Output"
+        self.query_one(Inspector).show(None, None)
+        self.set_interval(FRAME_S, self._flush)
+        self.load_model(self.model)
+        entries = {e.name: e for e in self.library.entries()}
+        name = self.start_prompt or (DEFAULT_PROMPT if DEFAULT_PROMPT in entries else None)
+        if name is None and entries:
+            name = next(iter(entries))
+        if name is not None:
+            self.open_prompt(name)
+        self.show_status()
+
+    # ---- the model --------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="model")
+    def load_model(self, model: str | None) -> None:
+        """Load in a worker so the screen appears at once."""
+        try:
+            engine = self.engine_factory(model)
+        except GptplayError as exc:
+            self.call_from_thread(self._model_failed, exc)
+            return
+        self.call_from_thread(self._model_ready, engine)
+
+    def _model_ready(self, engine: Engine) -> None:
+        self.engine = engine
+        self.state = "ready · Ctrl+R runs"
+        self.query_one(ParamsPanel).set_model(engine.model_name)
+        self.show_status()
+        self.query_one(PromptView).refresh_prompt(self.engine)
+
+    def _model_failed(self, exc: GptplayError) -> None:
+        self.state = "no model"
+        self.show_status()
+        self.notify(str(exc), title="model", severity="error", timeout=10)
+
+    @on(ParamsPanel.ModelRequested)
+    def _model_requested(self, event: ParamsPanel.ModelRequested) -> None:
+        self.action_cancel()
+        self.engine = None
+        self.state = f"loading {event.model}…"
+        self.show_status()
+        self.load_model(event.model)
+
+    # ---- generation -------------------------------------------------------------
+
+    def start(self, prompt: str | list[int], fresh: bool) -> None:
+        """Begin a generation (the previous one, if any, is cancelled)."""
+        if self.engine is None:
+            self.notify("the model is still loading", severity="warning")
+            return
+        try:
+            params = self.query_one(ParamsPanel).params()
+        except GptplayError as exc:
+            self.notify(str(exc), title="parameters", severity="error")
+            return
+        request = Request(prompt, params, self.top, self.generator.next_run())
+        if fresh:
+            self.query_one("#output", TokenView).clear()
+            self.query_one(Inspector).show(None, None)
+        self.generating = True
+        self.transcript.current.completion = None
+        self.state = "generating · Escape cancels"
+        self.show_status()
+        self._generate(self.engine, request, fresh)
+
+    @work(thread=True, exclusive=True, group="generate")
+    def _generate(self, engine: Engine, request: Request, fresh: bool) -> None:
+        worker = get_current_worker()
+
+        def started(ids: list[int]) -> None:
+            if fresh:
+                self.call_from_thread(self.transcript.start, ids)
+
+        try:
+            completion = self.generator.generate(
+                engine, request, lambda: worker.is_cancelled, started
+            )
+        except GptplayError as exc:
+            self.call_from_thread(self._failed, request.run, exc)
+            return
+        self.call_from_thread(self._finished, request.run, completion)
+
+    def _flush(self) -> None:
+        """Append what arrived since the last frame (one refresh for many tokens)."""
+        new = self.generator.drain()
+        if new:
+            self.transcript.append(new)
+            self.query_one("#output", TokenView).append(new)
+            self.show_status()
+
+    def _finished(self, run: int, completion: Completion) -> None:
+        if run != self.generator.run:
+            return  # a cancelled run finishing after a new one began
+        self._flush()
+        self.generating = False
+        self.transcript.current.completion = completion
+        self.state = "cancelled" if completion.finish_reason == "cancelled" else "done"
+        self.show_status()
+
+    def _failed(self, run: int, exc: GptplayError) -> None:
+        if run == self.generator.run:
+            self.generating = False
+            self.state = "failed"
+            self.show_status()
+            self.notify(str(exc), title="generation", severity="error", timeout=10)
+
+    def show_status(self) -> None:
+        bar = self.query_one("#status", Static)
+        tokens = len(self.transcript.current.ids)
+        bar.update(
+            status_text(
+                self.state,
+                self.transcript.current.completion,
+                tokens,
+                len(self.transcript.prompt_ids),
+                self.engine.n_ctx if self.engine else None,
+                self.transcript.depth,
+            )
+        )
+
+    # ---- actions ----------------------------------------------------------------
+
+    def action_run(self) -> None:
+        if self.composition is None:
+            self.notify("choose a prompt in the library first", severity="warning")
+            return
+        try:
+            text = self.composition.compose().text
+        except GptplayError as exc:
+            self.notify(str(exc), title="prompt", severity="error")
+            return
+        self.start(text, fresh=True)
+
+    def action_continue(self) -> None:
+        if not self.transcript.prompt_ids:
+            self.action_run()
+            return
+        self.start(self.transcript.prompt_ids + self.transcript.current.ids, fresh=False)
+
+    def action_cancel(self) -> None:
+        if self.generating:
+            self.workers.cancel_group(self, "generate")
+            self.state = "cancelling…"
+            self.show_status()
+
+    @on(TokenView.Selected)
+    def _selected(self, event: TokenView.Selected) -> None:
+        tokens = self.query_one("#output", TokenView).tokens
+        if 0 <= event.index < len(tokens):
+            self.query_one(Inspector).show(event.index, tokens[event.index])
+
+    @on(TokenView.Take)
+    def _take(self, event: TokenView.Take) -> None:
+        tokens = self.query_one("#output", TokenView).tokens
+        top = tokens[event.index].top if 0 <= event.index < len(tokens) else ()
+        if event.rank > len(top):
+            self.notify(f"this token has {len(top)} alternatives", severity="warning")
+            return
+        self.branch(event.index, top[event.rank - 1])
+
+    @on(Inspector.Branch)
+    def _branch(self, event: Inspector.Branch) -> None:
+        self.branch(event.index, event.alt)
+
+    def branch(self, index: int, alt: Alternative) -> None:
+        """Cut at the token, take the alternative, continue from there."""
+        self.action_cancel()
+        self.generator.next_run()  # drop any token still in flight from the old branch
+        ids = self.transcript.branch(index, alt)
+        view = self.query_one("#output", TokenView)
+        view.set_tokens(self.transcript.current.events)
+        view.select(index)
+        self.start(ids, fresh=False)
+
+    def action_back(self) -> None:
+        self.action_cancel()
+        self.generator.next_run()
+        if not self.transcript.back():
+            self.notify("no earlier branch", severity="warning")
+            return
+        self.generating = False
+        self.state = "back on the previous branch"
+        view = self.query_one("#output", TokenView)
+        view.set_tokens(self.transcript.current.events)
+        view.select(view.cursor)
+        self.show_status()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_toggle_tokens(self) -> None:
+        self.query_one(PromptView).toggle_tokens(self.engine)
+
+    def action_help(self) -> None:
+        from gptplay.tui.screens import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    @on(LibraryPanel.Chosen)
+    def _chosen(self, event: LibraryPanel.Chosen) -> None:
+        self.guard_unsaved(lambda: self.open_prompt(event.entry.name))
+
+    @on(Composer.Changed)
+    def _changed(self) -> None:
+        self.query_one(PromptView).refresh_prompt(self.engine)
+
+    @on(TabbedContent.TabActivated)
+    def _tab(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "prompt":
+            self.query_one(PromptView).refresh_prompt(self.engine)

@@ -1,0 +1,83 @@
+"""What the composer holds: a prompt spec, demonstrations in order (each in or out), the query.
+
+No Textual here: the composer widget edits a Composition and asks it for the prompt text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from gptplay.library import ComposedPrompt, PromptSpec, assemble
+
+
+def shots_label(n: int) -> str:
+    """zero-shot, one-shot or N-shot (few-shot), as the GPT-3 paper names them."""
+    return {0: "zero-shot", 1: "one-shot"}.get(n, f"{n}-shot (few-shot)")
+
+
+@dataclass
+class Composition:
+    """A prompt being composed: demonstrations reordered and included or excluded, the query."""
+
+    spec: PromptSpec
+    order: list[int] = field(default_factory=list)
+    included: set[int] = field(default_factory=set)
+    instruction: str = ""
+    query: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, spec: PromptSpec, shots: int = 3) -> Composition:
+        """The spec's examples in file order, the first ``shots`` included, an empty query."""
+        n = len(spec.examples)
+        variables = {name: v.default or "" for name, v in spec.variables.items()}
+        return cls(
+            spec=spec,
+            order=list(range(n)),
+            included=set(range(min(shots, n))),
+            instruction=spec.instruction,
+            query=dict.fromkeys(spec.query_fields, ""),
+            variables=variables,
+        )
+
+    @property
+    def shots(self) -> int:
+        return len(self.included)
+
+    def set_shots(self, k: int) -> None:
+        """Include the first ``k`` demonstrations in the current order (clamped to what exists)."""
+        k = max(0, min(k, len(self.order)))
+        self.included = set(self.order[:k])
+
+    def toggle(self, example: int) -> None:
+        self.included ^= {example}
+
+    def move(self, example: int, delta: int) -> None:
+        """Move a demonstration up (-1) or down (+1) in the order."""
+        i = self.order.index(example)
+        j = max(0, min(len(self.order) - 1, i + delta))
+        self.order.insert(j, self.order.pop(i))
+
+    def demonstrations(self) -> list[Mapping[str, str]]:
+        """The included examples, in the current order."""
+        return [self.spec.examples[i] for i in self.order if i in self.included]
+
+    def effective_spec(self) -> PromptSpec:
+        """The spec with the composer's instruction (the user may have edited it)."""
+        return replace(self.spec, instruction=self.instruction)
+
+    def compose(self) -> ComposedPrompt:
+        """The exact prompt text (raises PromptError for an unknown placeholder and the like)."""
+        return assemble(self.effective_spec(), self.demonstrations(), self.query, self.variables)
+
+    def as_spec(self, name: str, params: Mapping[str, int | float]) -> PromptSpec:
+        """A new prompt: this instruction, the included demonstrations in order, these params."""
+        return replace(
+            self.effective_spec(),
+            name=name,
+            examples=tuple(self.demonstrations()),
+            params=dict(params),
+            source=None,
+            builtin=False,
+        )

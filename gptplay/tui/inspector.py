@@ -1,0 +1,89 @@
+"""The inspector: the selected token's probability and its top alternatives as bars."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from gptplay.engine.types import Alternative, TokenEvent
+from gptplay.render import pct, prob_style, visible
+
+BAR = 10
+
+
+def bar(prob: float, width: int = BAR) -> str:
+    """A horizontal bar of eighths, so small differences still show."""
+    eighths = round(max(0.0, min(prob, 1.0)) * width * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "")).ljust(width)
+
+
+def alt_line(alt: Alternative, chosen: bool) -> Text:
+    """One alternative: a marker for the chosen one, its piece, a bar and its probability."""
+    text = Text("▶ " if chosen else "  ", style="bold")
+    text.append(f"{visible(alt.text)[:12]:<12} ", style=prob_style(alt.logprob))
+    text.append(bar(alt.prob), style="cyan")
+    text.append(f" {pct(alt.logprob):>6}")
+    return text
+
+
+def heading(event: TokenEvent, index: int) -> Text:
+    """What the selected token is, how likely, and how much mass its alternatives hold."""
+    text = Text(f"#{index + 1} ", style="dim")
+    text.append(visible(event.bytes.decode("utf-8", "backslashreplace")), prob_style(event.logprob))
+    if event.logprob is not None:
+        text.append(f"  p {pct(event.logprob)}  logprob {event.logprob:.3f}")
+    mass = sum(math.exp(a.logprob) for a in event.top)
+    if event.top:
+        text.append(f"\ntop {len(event.top)} hold {100 * mass:.1f}% · 1-9/Enter: branch", "dim")
+    return text
+
+
+class Inspector(OptionList):
+    """Alternatives of the selected token; choosing one branches the output there."""
+
+    class Branch(Message):
+        """The user chose an alternative for the token at ``index``."""
+
+        def __init__(self, index: int, alt: Alternative) -> None:
+            super().__init__()
+            self.index = index
+            self.alt = alt
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.index: int | None = None
+        self.event: TokenEvent | None = None
+
+    def show(self, index: int | None, event: TokenEvent | None) -> None:
+        """Show one token (or a hint when none is selected)."""
+        self.index, self.event = index, event
+        self.clear_options()
+        if index is None or event is None:
+            self.border_title = "Inspector"
+            self.add_option(Option(Text("select a token (←/→ or click)", "dim"), disabled=True))
+            return
+        self.border_title = "Inspector"
+        self.add_option(Option(heading(event, index), disabled=True))
+        if not event.top:
+            self.add_option(Option(Text("no probabilities for this token", "dim"), disabled=True))
+            return
+        for rank, alt in enumerate(event.top, start=1):
+            line = Text(f"{rank} ", style="dim") + alt_line(alt, alt.id == event.id)
+            self.add_option(Option(line, id=f"alt-{alt.id}"))
+        if event.id not in {a.id for a in event.top}:
+            note = Text(f"sampled: {visible(event.text)} (outside the top {len(event.top)})")
+            self.add_option(Option(note, disabled=True))
+        self.highlighted = 1
+
+    def on_option_list_option_selected(self, message: OptionList.OptionSelected) -> None:
+        message.stop()
+        if self.event is None or self.index is None or message.option.id is None:
+            return
+        alt_id = int(message.option.id.removeprefix("alt-"))
+        alt = next(a for a in self.event.top if a.id == alt_id)
+        self.post_message(self.Branch(self.index, alt))

@@ -1,0 +1,116 @@
+"""Opening and saving prompts, and never losing an unsaved edit: the app's file side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gptplay.errors import GptplayError
+from gptplay.library import check_name, save_spec
+from gptplay.tui.composer import Composer
+from gptplay.tui.composition import Composition
+from gptplay.tui.editor import EditPane
+from gptplay.tui.library_panel import LibraryPanel
+from gptplay.tui.params_panel import ParamsPanel
+from gptplay.tui.prompt_view import PromptView
+
+DEFAULT_SHOTS = 3
+
+
+class SessionMixin:
+    """Mixed into the App: prompt opening, Ctrl+S, and the unsaved-changes guard."""
+
+    def open_prompt(self, name: str) -> None:
+        """Load a prompt into the composer, the parameters and the editor."""
+        try:
+            spec = self.library.load(name)
+            text = spec.source.read_text(encoding="utf-8") if spec.source else ""
+        except (GptplayError, OSError) as exc:
+            self.notify(str(exc), title="prompt", severity="error", timeout=10)
+            return
+        self.composition = Composition.of(spec, DEFAULT_SHOTS)
+        self.query_one(Composer).load(self.composition)
+        self.query_one(ParamsPanel).fill(spec.params, spec.stop)
+        self.query_one(EditPane).load(spec, text)
+        self.query_one(PromptView).refresh_prompt(self.engine)
+        self.sub_title = name
+        self.call_after_refresh(self.action_focus_query)
+
+    def action_focus_query(self) -> None:
+        """Focus the first query field: choosing a prompt is followed by typing the query."""
+        fields = self.query(".field")
+        if fields:
+            fields.first().focus()
+
+    def guard_unsaved(self, then: Callable[[], None]) -> None:
+        """Run ``then`` now, or after the user saved or discarded the editor's changes."""
+        editor = self.query_one(EditPane)
+        if not editor.dirty:
+            then()
+            return
+        from gptplay.tui.screens import ConfirmScreen
+
+        def answered(choice: str | None) -> None:
+            if choice == "save":
+                try:
+                    editor.save()
+                except GptplayError as exc:
+                    self.notify(str(exc), title="not saved", severity="error", timeout=10)
+                    self.action_tab("edit")
+                    return
+                then()
+            elif choice == "discard":
+                then()
+
+        message = f"'{editor.name_}' has unsaved changes in the Edit tab."
+        self.push_screen(ConfirmScreen(message), answered)
+
+    async def action_quit(self) -> None:
+        self.guard_unsaved(self.exit)
+
+    def action_save(self) -> None:
+        """Edit tab: save the TOML. Elsewhere: save the composition as a new prompt."""
+        if self.query_one("#tabs").active == "edit":
+            try:
+                self.query_one(EditPane).save()
+            except GptplayError as exc:
+                self.notify(str(exc), title="not saved", severity="error", timeout=10)
+            return
+        if self.composition is None:
+            return
+        from gptplay.tui.screens import NameScreen
+
+        suggestion = f"my-{self.composition.spec.name}"
+        self.push_screen(NameScreen(suggestion), self._save_as)
+
+    def _save_as(self, name: str | None) -> None:
+        if name is None or self.composition is None:
+            return
+        try:
+            check_name(name)
+            path = self.library.user_path(name)
+            if path.exists():
+                raise GptplayError(
+                    f"{path} already exists.", hint="choose another name, or edit that prompt."
+                )
+            values = self.query_one(ParamsPanel).values()
+            params = {k: v for k, v in values.items() if v is not None}
+            save_spec(self.composition.as_spec(name, params), path)
+        except GptplayError as exc:
+            self.notify(str(exc), title="not saved", severity="error", timeout=10)
+            return
+        self.notify(f"saved {path}")
+        self.query_one(LibraryPanel).set_entries(self.library.entries())
+
+    def on_edit_pane_saved(self, event: EditPane.Saved) -> None:
+        """The library now has the user's copy: list it, and compose from what was saved."""
+        self.query_one(LibraryPanel).set_entries(self.library.entries())
+        self.notify(f"saved {event.path}")
+        comp = self.composition
+        if comp is not None and comp.spec.name == event.name:
+            spec = self.library.load(event.name)
+            self.composition = Composition.of(spec, comp.shots)
+            for key in self.composition.query.keys() & comp.query.keys():
+                self.composition.query[key] = comp.query[key]  # keep what the user typed
+            self.query_one(Composer).load(self.composition)
+            self.query_one(ParamsPanel).fill(spec.params, spec.stop)
+            self.query_one(PromptView).refresh_prompt(self.engine)

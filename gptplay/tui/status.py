@@ -1,0 +1,33 @@
+"""The status line: state, tokens, speed, first-token latency, context used, seed."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from gptplay.engine.types import Completion
+
+
+def status_text(
+    state: str,
+    completion: Completion | None,
+    tokens: int,
+    prompt_tokens: int,
+    n_ctx: int | None,
+    branches: int,
+) -> Text:
+    """One line; the figures of the last finished run, the live token count while streaming."""
+    text = Text(f" {state} ", style="bold")
+    parts = [f"{tokens} tokens"]
+    if completion is not None:
+        ttft = completion.time_to_first_token_s
+        parts.append(f"{completion.tokens_per_s:.1f} tok/s")
+        parts.append("first token –" if ttft is None else f"first token {ttft:.2f} s")
+    if n_ctx:
+        parts.append(f"context {prompt_tokens + tokens}/{n_ctx}")
+    if completion is not None:
+        parts.append(f"finish: {completion.finish_reason}")
+        parts.append(f"seed {completion.seed}")
+    if branches:
+        parts.append(f"branch {branches + 1} (Ctrl+B back)")
+    text.append(" · ".join(parts), style="dim")
+    return text

@@ -1,0 +1,45 @@
+"""End to end on the real embedded model: run, inspect and branch through the screen."""
+
+from __future__ import annotations
+
+import pytest
+from tui_support import SIZE, idle, ready, sync, wait_until
+
+from gptplay.engine.types import SamplingParams
+from gptplay.tui import create_app
+from gptplay.tui.token_view import TokenView
+
+pytestmark = pytest.mark.model
+
+
+@sync
+async def test_run_inspect_and_branch_on_the_real_model(engine):
+    app = create_app(lambda model: engine, prompt="translate")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press(*"cheese", "ctrl+r")  # the query field has the focus
+        await wait_until(pilot, idle(app), timeout=120)
+        composed = app.composition.compose().text
+        assert composed.endswith("cheese =>")
+        params = SamplingParams(temperature=0, max_tokens=32, stop=("\n",))
+        expected = engine.stream(composed, params, top=10).run()
+        view = app.query_one(TokenView)
+        shown = "".join(e.text for e in view.tokens)
+        assert shown == expected.text and shown.strip()
+        status = str(app.query_one("#status").render())
+        assert f"seed {app.transcript.current.completion.seed}" in status
+        assert f"{expected.prompt_tokens + len(view.tokens)}/{engine.n_ctx}" in status
+
+        view.focus()
+        await pilot.press("home")
+        first = view.tokens[0]
+        assert len(first.top) == 10 and first.top[0].id == first.id  # greedy took the top one
+        alt = first.top[1]
+        await pilot.press("2")  # branch: take the runner-up, continue from there
+        await wait_until(pilot, lambda: app.transcript.depth == 1 and idle(app)(), timeout=120)
+        assert view.tokens[0].id == alt.id
+        ids = engine.tokenize(composed) + [alt.id]
+        continued = engine.stream(ids, params, top=10).run()
+        assert "".join(e.text for e in view.tokens[1:]) == continued.text
+        await pilot.press("ctrl+b")
+        assert "".join(e.text for e in view.tokens) == expected.text

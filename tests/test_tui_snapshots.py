@@ -1,0 +1,72 @@
+"""Snapshots of the main screens at a fixed size, over a scripted engine and a scripted clock."""
+
+from __future__ import annotations
+
+import itertools
+
+from textual.widgets import Input, TextArea
+from tui_support import REPLY, SIZE, fake_app, idle, ready, wait_until
+
+from gptplay.engine.fake import FakeEngine
+from gptplay.tui.editor import EditPane
+from gptplay.tui.token_view import TokenView
+
+
+def scripted_app():
+    """Each clock reading is 0.1 s after the last, so tok/s and timings never vary."""
+    ticks = itertools.count()
+    engine = FakeEngine(clock=lambda: next(ticks) * 0.1, model_name="fake-model")
+    engine.enqueue(REPLY)
+    app, _ = fake_app(engine)
+    return app
+
+
+async def steady(pilot) -> None:
+    """No blinking cursors, the model loaded."""
+    for widget in pilot.app.query(Input):
+        widget.cursor_blink = False
+    for widget in pilot.app.query(TextArea):
+        widget.cursor_blink = False
+    await ready(pilot)
+
+
+async def ran(pilot) -> None:
+    await steady(pilot)
+    await pilot.press("ctrl+r")
+    await wait_until(pilot, idle(pilot.app))
+
+
+def test_playground_after_a_run_with_a_token_inspected(snap_compare):
+    async def before(pilot):
+        await ran(pilot)
+        pilot.app.query_one(TokenView).focus()
+        await pilot.press("home", "right")
+
+    assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_prompt_tab_with_token_boundaries(snap_compare):
+    async def before(pilot):
+        await steady(pilot)
+        await pilot.press("f3", "ctrl+t")
+
+    assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_edit_tab_showing_a_validation_error(snap_compare):
+    async def before(pilot):
+        await steady(pilot)
+        await pilot.press("f4")
+        editor = pilot.app.query_one(EditPane)
+        editor.area.load_text(editor.area.text.replace("[params]", "[params"))
+        await wait_until(pilot, lambda: bool(editor.errors))
+
+    assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_help_screen(snap_compare):
+    async def before(pilot):
+        await steady(pilot)
+        await pilot.press("f1")
+
+    assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=before)
