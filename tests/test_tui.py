@@ -19,8 +19,8 @@ from gptplay.tui.token_view import TokenView
 async def test_select_a_prompt_from_the_filtered_library():
     app, _ = fake_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.click("#filter")
-        await pilot.press(*"senti", "enter")
+        await ready(pilot)
+        await pilot.press("ctrl+l", *"senti", "enter")  # Ctrl+L: into the library filter
         options = app.query_one("#prompts")
         assert options.option_count == 1
         await pilot.press("enter")
@@ -33,6 +33,7 @@ async def test_select_a_prompt_from_the_filtered_library():
 async def test_shots_move_between_zero_one_and_few_shot():
     app, _ = fake_app()
     async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)  # startup done: the query field has taken focus
         comp = app.composition
         assert comp.shots == 3
         app.query_one(DemoList).focus()
@@ -54,6 +55,7 @@ async def test_shots_move_between_zero_one_and_few_shot():
 async def test_demonstrations_are_excluded_and_reordered():
     app, _ = fake_app()
     async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)  # startup done: the query field has taken focus
         demos = app.query_one(DemoList)
         demos.focus()
         demos.highlighted = 0
@@ -121,7 +123,8 @@ async def test_inspect_then_branch_then_go_back():
         await wait_until(pilot, idle(app))
         prompt_ids = engine.prompts[-1]
         view = app.query_one(TokenView)
-        view.focus()
+        await pilot.press("ctrl+o")  # the keyboard way into the output
+        assert app.focused is view
         await pilot.press("home", "right", "right")  # the third token, " est"
         inspector = app.query_one(Inspector)
         assert inspector.index == 2 and inspector.event.text == " est"
@@ -157,6 +160,7 @@ async def test_branch_by_choosing_an_alternative_with_the_mouse():
 async def test_edit_invalid_then_valid_and_save_a_user_copy(user_dirs):
     app, _ = fake_app()
     async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)  # startup done: the query field has taken focus
         await pilot.press("f4")
         editor = app.query_one(EditPane)
         area = editor.area
@@ -186,6 +190,7 @@ async def test_edit_invalid_then_valid_and_save_a_user_copy(user_dirs):
 async def test_unsaved_changes_are_never_lost_silently(user_dirs):
     app, _ = fake_app()
     async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)  # startup done: the query field has taken focus
         editor = app.query_one(EditPane)
         editor.area.load_text(editor.area.text + "\n# a note\n")
         app.guard_unsaved(lambda: app.open_prompt("sentiment"))
@@ -203,6 +208,7 @@ async def test_unsaved_changes_are_never_lost_silently(user_dirs):
 async def test_save_the_composition_as_a_new_prompt(user_dirs):
     app, _ = fake_app()
     async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)  # startup done: the query field has taken focus
         app.query_one(DemoList).focus()
         await pilot.press("alt+left")  # two demonstrations
         app.query_one(ParamsPanel).query_one("#p-temperature").value = "0.3"

@@ -33,10 +33,16 @@ class SessionMixin:
         self.query_one(EditPane).load(spec, text)
         self.query_one(PromptView).refresh_prompt(self.engine)
         self.sub_title = name
-        self.call_after_refresh(self.action_focus_query)
+        self.call_after_refresh(self._focus_query_if_playing)
+
+    def _focus_query_if_playing(self) -> None:
+        """Choosing a prompt is followed by typing the query, unless another tab is in use."""
+        if self.query_one("#tabs").active == "play":
+            self.action_focus_query()
 
     def action_focus_query(self) -> None:
-        """Focus the first query field: choosing a prompt is followed by typing the query."""
+        """Go to the playground and focus the first query field."""
+        self.query_one("#tabs").active = "play"
         fields = self.query(".field")
         if fields:
             fields.first().focus()
