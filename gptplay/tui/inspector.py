@@ -73,7 +73,7 @@ class Inspector(OptionList):
             self.add_option(Option(Text("no probabilities for this token", "dim"), disabled=True))
             return
         for rank, alt in enumerate(event.top, start=1):
-            line = Text(f"{rank} ", style="dim") + alt_line(alt, alt.id == event.id)
+            line = Text(f"{rank:>2} ", style="dim") + alt_line(alt, alt.id == event.id)
             self.add_option(Option(line, id=f"alt-{alt.id}"))
         if event.id not in {a.id for a in event.top}:
             note = Text(f"sampled: {visible(event.text)} (outside the top {len(event.top)})")
