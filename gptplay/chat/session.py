@@ -183,12 +183,12 @@ class ChatSession:
 
     def reset(self) -> None:
         self.conversation.reset()
-        self.last_completion = None
+        self.last_completion = self.last_prompt = None
 
     def undo(self) -> list[Message]:
         removed = self.conversation.undo()
         if removed:
-            self.last_completion = None
+            self.last_completion = self.last_prompt = None
         return removed
 
     def load(self, conversation: Conversation) -> None:
