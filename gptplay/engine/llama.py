@@ -94,7 +94,9 @@ class LlamaEngine:
             ) from None
         self.path = path
         self.model_name = model_name or path.name
-        self.n_ctx = self._llm.n_ctx()
+        # llama.cpp pads the context (600 -> 768) but the token buffer keeps the size asked
+        # for: a prompt between the two would overflow it, so the smaller one is the limit.
+        self.n_ctx = min(self._llm.n_ctx(), len(self._llm.input_ids))
         self.n_vocab = self._llm.n_vocab()
         self.n_gpu_layers = n_gpu_layers
         self._vocab = self._llm._model.vocab
