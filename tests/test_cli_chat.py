@@ -162,3 +162,24 @@ def test_bad_input_is_one_line_and_no_traceback(tmp_path):
     r = run_cli("chat", "--template", "translate", input="hi")
     assert r.returncode != 0 and "not a dialogue scaffold" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.model
+def test_a_long_saved_conversation_is_trimmed_to_the_context(tmp_path):
+    """Oldest exchanges go, the scaffold stays, and the user is told."""
+    turns = []
+    for n in range(12):
+        turns.append({"role": "user", "content": f"Question {n}: tell me about the number {n}."})
+        turns.append({"role": "assistant", "content": f"The number {n} is a fine number. " * 3})
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps({"format": "gptplay-chat", "version": 1, "messages": turns}))
+    args = ("chat", "--load", str(path), "--ctx", "600", "-n", "8", "-t", "0")
+    r = run_cli(*args, input="And the number 99?")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"dropped the \d+ oldest messages to fit the 600-token context", r.stderr)
+    r = run_cli(*args, "--json", input="And the number 99?")
+    prompt = json.loads(r.stdout.splitlines()[0])
+    assert prompt["dropped_messages"] > 0 and prompt["prompt_tokens"] <= 600 - 8
+    assert prompt["text"].startswith("The following is a conversation with Assistant")
+    assert "Question 0:" not in prompt["text"] and "Question 11:" in prompt["text"]
+    assert prompt["text"].endswith("User: And the number 99?\nAssistant:")

@@ -105,6 +105,12 @@ def chat(
         if not message:
             raise UsageError("standard input is empty: there is no message to answer.")
     conversation = Conversation.load(load_file)[0] if load_file else None
+    if conversation is not None and message is not None and conversation.awaiting_reply:
+        raise UsageError(
+            f"{load_file} ends with a user message that has no reply, so the piped message "
+            "cannot follow it.",
+            hint="answer it in the chat: gptplay chat --load FILE, then /retry.",
+        )
     engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
     fmt = choose_format(engine, template, library)
     merged = {**DEFAULTS, **fmt.params, **{k: v for k, v in given.items() if v is not None}}
@@ -155,8 +161,14 @@ def one_shot(session, message: str, json_out: bool, show_prompt: bool) -> None:
             "dropped_messages": prompt.dropped,
         }
         print(json.dumps(record, ensure_ascii=False), flush=True)
-    elif show_prompt:
-        err.print(prompt.text, style="dim", markup=False, soft_wrap=True)
+    else:
+        if show_prompt:
+            err.print(prompt.text, style="dim", markup=False, soft_wrap=True)
+        if prompt.dropped:
+            err.print(
+                f"[yellow]dropped the {prompt.dropped} oldest messages to fit the "
+                f"{session.engine.n_ctx}-token context[/]"
+            )
     from gptplay.cli.chat_repl import strip_lead
 
     interrupted = False
