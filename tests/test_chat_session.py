@@ -208,3 +208,14 @@ def test_a_jinja_template_on_the_real_model_has_one_bos(engine):
     bos = engine.tokenize("", add_bos=True)[0]
     assert ids[0] == bos and bos not in ids[1:]
     assert engine.detokenize(ids[1:]).decode().startswith("<start_of_turn>user\nHello")
+
+
+@pytest.mark.model
+def test_a_context_llama_cpp_pads_is_limited_to_the_token_buffer(model_path):
+    """--ctx 600 (llama.cpp pads it to 768): a 700-token prompt is refused, not a crash."""
+    from gptplay.engine.llama import LlamaEngine
+
+    small = LlamaEngine(model_path, n_ctx=600)
+    assert small.n_ctx == 600
+    with pytest.raises(ContextOverflowError, match="is 7\\d\\d tokens but the context holds 600"):
+        small.stream("word " * 700, PARAMS).run()
