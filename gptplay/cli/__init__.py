@@ -22,11 +22,12 @@ app = typer.Typer(
 # `gptplay --help` stays instant.
 COMMAND_MODULES = (
     "complete",
+    "fewshot",
+    "chat",
+    "tui",
+    "library",
     "models",
     "config",
-    "fewshot",
-    "library",
-    "tui",
 )
 
 

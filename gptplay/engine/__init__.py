@@ -6,6 +6,7 @@ Only ``gptplay.engine.llama`` imports llama_cpp, and only when a model is loaded
 from gptplay.engine.base import Engine, Stream
 from gptplay.engine.types import (
     Alternative,
+    ChatInfo,
     Completion,
     SamplingParams,
     ScoredToken,
@@ -15,6 +16,7 @@ from gptplay.engine.types import (
 
 __all__ = [
     "Alternative",
+    "ChatInfo",
     "Completion",
     "Engine",
     "SamplingParams",

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from gptplay.engine.types import Completion, SamplingParams, ScoredToken, TokenEvent, TokenPiece
+from gptplay.engine.types import (
+    ChatInfo,
+    Completion,
+    SamplingParams,
+    ScoredToken,
+    TokenEvent,
+    TokenPiece,
+)
 
 CancelCheck = Callable[[], bool]
 
@@ -43,6 +50,8 @@ class Engine(Protocol):
     def pieces(self, text: str, add_bos: bool = True) -> list[TokenPiece]: ...
 
     def detokenize(self, ids: list[int]) -> bytes: ...
+
+    def chat_info(self) -> ChatInfo: ...
 
     def stream(
         self,

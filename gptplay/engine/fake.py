@@ -11,6 +11,7 @@ from gptplay.engine.decode import Utf8Stream
 from gptplay.engine.stops import StopMatcher
 from gptplay.engine.types import (
     Alternative,
+    ChatInfo,
     Completion,
     SamplingParams,
     ScoredToken,
@@ -33,11 +34,13 @@ class FakeEngine:
         delay_s: float = 0.0,
         model_name: str = "fake",
         clock: Callable[[], float] = time.perf_counter,
+        chat_template: str | None = None,
     ) -> None:
         self.model_name = model_name
         self.n_ctx = n_ctx
         self.delay_s = delay_s
         self.clock = clock  # a scripted clock gives snapshot tests fixed timings
+        self.chat_template = chat_template
         self.prompts: list[list[int]] = []
         self._queue: list[list[str]] = []
 
@@ -56,6 +59,9 @@ class FakeEngine:
     def detokenize(self, ids: list[int]) -> bytes:
         return b"".join(self.piece(t) for t in ids if t != 0)
 
+    def chat_info(self) -> ChatInfo:
+        return ChatInfo(self.chat_template, "<bos>", "<eos>")
+
     def stream(
         self,
         prompt: str | list[int],
@@ -69,6 +75,9 @@ class FakeEngine:
         ids = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         if len(ids) >= self.n_ctx:
             raise ContextOverflowError(len(ids), self.n_ctx)
+        previous = self.prompts[-1] if self.prompts else []
+        cached = next((i for i, (a, b) in enumerate(zip(previous, ids[:-1])) if a != b), None)
+        cached = min(len(previous), len(ids) - 1) if cached is None else cached
         self.prompts.append(ids)
         script = self._queue.pop(0) if self._queue else ["fake ", "reply"]
         state = {"finish": "length", "events": []}
@@ -120,6 +129,7 @@ class FakeEngine:
                 0.0,
                 "".join(e.text for e in events),
                 events,
+                cached,
             )
 
         return Stream(run(), finish)

@@ -18,6 +18,7 @@ from gptplay.engine.probs import LogitReader, log_softmax, sampled_distribution
 from gptplay.engine.stops import StopMatcher
 from gptplay.engine.types import (
     Alternative,
+    ChatInfo,
     Completion,
     SamplingParams,
     ScoredToken,
@@ -93,7 +94,9 @@ class LlamaEngine:
             ) from None
         self.path = path
         self.model_name = model_name or path.name
-        self.n_ctx = self._llm.n_ctx()
+        # llama.cpp pads the context (600 -> 768) but the token buffer keeps the size asked
+        # for: a prompt between the two would overflow it, so the smaller one is the limit.
+        self.n_ctx = min(self._llm.n_ctx(), len(self._llm.input_ids))
         self.n_vocab = self._llm.n_vocab()
         self.n_gpu_layers = n_gpu_layers
         self._vocab = self._llm._model.vocab
@@ -123,6 +126,31 @@ class LlamaEngine:
 
     def detokenize(self, ids: list[int]) -> bytes:
         return b"".join(self.piece(t) for t in ids)
+
+    def chat_info(self) -> ChatInfo:
+        """The GGUF's ``tokenizer.chat_template`` (None for a base model) and BOS/EOS text."""
+        template = self._llm.metadata.get("tokenizer.chat_template") or None
+
+        def text(token: int) -> str:
+            return self.piece(token).decode("utf-8", "replace") if token >= 0 else ""
+
+        return ChatInfo(template, text(self._llm.token_bos()), text(self._llm.token_eos()))
+
+    def cached_prefix(self, ids: list[int]) -> int:
+        """How many leading tokens of ``ids`` generate() will take from the KV cache.
+
+        Mirrors Llama.generate: a prompt wholly in the cache replays its last token to
+        refresh the logits, unless they are still those of a live decode.
+        """
+        llm = self._llm
+        n = 0
+        for a, b in zip(llm.input_ids[: llm.n_tokens], ids):
+            if a != b:
+                break
+            n += 1
+        if n == len(ids) and not (llm.n_tokens == n and not llm._requires_eval):
+            n -= 1
+        return max(n, 0)
 
     def is_end(self, token: int) -> bool:
         return bool(self._lc.llama_vocab_is_eog(self._vocab, token))
@@ -154,7 +182,7 @@ class LlamaEngine:
         ids = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         self.check_fits(len(ids))
         seed = params.seed if params.seed is not None else random_seed()
-        state = {"finish": "length", "count": 0, "first": None, "text": []}
+        state = {"finish": "length", "count": 0, "first": None, "cached": 0}
         events: list[TokenEvent] = []
         start = time.perf_counter()
 
@@ -189,6 +217,7 @@ class LlamaEngine:
                 time_to_first_token_s=state["first"],
                 text="".join(e.text for e in events),
                 events=tuple(events),
+                cached_tokens=state["cached"],
             )
 
         return Stream(run(), finish)
@@ -208,6 +237,7 @@ class LlamaEngine:
         llm.set_seed(seed)
         utf8 = Utf8Stream()
         budget = min(params.max_tokens, self.n_ctx - len(ids))
+        state["cached"] = self.cached_prefix(ids)
         t0 = time.perf_counter()
         gen = llm.generate(
             ids,

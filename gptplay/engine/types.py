@@ -122,6 +122,7 @@ class Completion:
     time_to_first_token_s: float | None
     text: str = ""
     events: tuple[TokenEvent, ...] = field(default=(), repr=False)
+    cached_tokens: int = 0  # prompt tokens taken from the KV cache instead of evaluated
 
     @property
     def tokens_per_s(self) -> float:
@@ -130,3 +131,12 @@ class Completion:
             return 0.0
         span = self.elapsed_s - self.time_to_first_token_s
         return (self.tokens - 1) / span if span > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class ChatInfo:
+    """What a model's file says about chatting with it: its Jinja template and special tokens."""
+
+    template: str | None
+    bos_token: str = ""
+    eos_token: str = ""

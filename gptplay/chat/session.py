@@ -1,0 +1,217 @@
+"""A chat session: a conversation, a chat format and an engine, streaming one reply at a time."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Generator
+from dataclasses import dataclass, replace
+
+from gptplay.chat.conversation import Conversation, Message
+from gptplay.chat.templates import ChatFormat
+from gptplay.engine.base import CancelCheck, Engine, Stream
+from gptplay.engine.types import Completion, SamplingParams, TokenEvent
+from gptplay.errors import GptplayError
+
+# When the context is full, drop this share of it beyond what is needed, so the next few
+# turns fit without dropping again (each drop changes the prefix: a full re-evaluation).
+TRIM_HEADROOM = 8  # 1/8 of the context
+
+
+class ChatStateError(GptplayError):
+    """A chat action that does not fit the conversation's state (nothing to retry)."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The exact text and tokens sent for one reply, and how many old messages were dropped."""
+
+    text: str
+    ids: tuple[int, ...]
+    dropped: int
+
+
+class Reply:
+    """One streaming reply: iterate for TokenEvents, then ``finish()`` records it.
+
+    ``finish()`` reads whatever is left of the stream first, so ``send(text).finish()``
+    runs a whole reply without printing it.
+
+    ``finish(interrupted=True)`` (after Ctrl-C) or a cancel callback that returned True
+    keeps the partial reply in the conversation, marked as interrupted.
+    """
+
+    def __init__(self, session: ChatSession, stream: Stream, prompt: Prompt) -> None:
+        self.session = session
+        self.prompt = prompt
+        self._stream = stream
+        self._events: Generator[TokenEvent, None, None] = iter(stream)  # type: ignore[assignment]
+        self.message: Message | None = None
+        self.completion: Completion | None = None
+
+    def __iter__(self) -> Generator[TokenEvent, None, None]:
+        return self._events
+
+    def finish(self, interrupted: bool = False) -> Message:
+        """Stop the stream if it still runs and add the reply (partial or whole) to the chat."""
+        if self.message is not None:
+            return self.message
+        if interrupted:
+            if inspect.getgeneratorstate(self._events) == inspect.GEN_CREATED:
+                next(self._events, None)  # a generator never started would skip its cleanup
+            self._events.close()  # a generator left mid-way: its cleanup computes the summary
+        else:
+            for _ in self._events:  # read to the end (or to the cancel callback's stop)
+                pass
+        completion = self._stream.completion
+        assert completion is not None
+        interrupted = interrupted or completion.finish_reason in ("cancelled", "interrupted")
+        if interrupted and completion.finish_reason != "cancelled":
+            completion = replace(completion, finish_reason="interrupted")
+        self.completion = completion
+        self.message = self.session.conversation.add_reply(completion.text.strip(), interrupted)
+        self.session.last_completion = completion
+        return self.message
+
+
+class ChatSession:
+    """Everything a chat screen needs apart from the screen (see the package docstring)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        fmt: ChatFormat,
+        params: SamplingParams,
+        *,
+        system: str | None = None,
+        top: int = 5,
+        probs: bool = True,
+        conversation: Conversation | None = None,
+    ) -> None:
+        self.engine = engine
+        self.format = fmt
+        self.params = params
+        self.top = top
+        self.probs = probs
+        self.conversation = conversation or Conversation()
+        if system is not None:
+            self.conversation.system = system
+        elif self.conversation.system is None:
+            self.conversation.system = fmt.default_system
+        self.last_prompt: Prompt | None = None
+        self.last_completion: Completion | None = None
+        info = engine.chat_info()
+        self._bos = info.bos_token
+
+    # ---- prompt -------------------------------------------------------------------
+
+    def render(self, messages: list[Message]) -> str:
+        return self.format.render(self.conversation.system, messages)
+
+    def tokenize(self, text: str) -> list[int]:
+        """Tokens of a rendered prompt: a template that writes BOS itself gets no second one."""
+        has_bos = bool(self._bos) and text.startswith(self._bos)
+        return self.engine.tokenize(text, add_bos=not has_bos)
+
+    def build_prompt(self) -> Prompt:
+        """Render the conversation awaiting a reply, dropping the oldest turns if it overflows.
+
+        The system prompt and a scaffold's preamble and examples are never dropped; the
+        last user message is never dropped (the engine reports a message too long alone).
+        """
+        conv = self.conversation
+        reserve = min(self.params.max_tokens, self.engine.n_ctx // 2)
+        limit = self.engine.n_ctx - reserve
+        dropped = 0
+        text = self.render(conv.in_context)
+        ids = self.tokenize(text)
+        if len(ids) > limit:
+            limit -= self.engine.n_ctx // TRIM_HEADROOM
+            while len(ids) > limit and len(conv.in_context) > 1:
+                conv.context_start += 2
+                dropped += 2
+                text = self.render(conv.in_context)
+                ids = self.tokenize(text)
+        return Prompt(text, tuple(ids), dropped)
+
+    def preview(self, placeholder: str = "…") -> str:
+        """The prompt the next message would get (``placeholder`` standing for the message)."""
+        messages = list(self.conversation.in_context)
+        if not self.conversation.awaiting_reply:
+            messages.append(Message("user", placeholder))
+        return self.render(messages)
+
+    # ---- turns --------------------------------------------------------------------
+
+    def send(self, text: str, cancel: CancelCheck | None = None) -> Reply:
+        """Add the user's message and start streaming the reply."""
+        if self.conversation.awaiting_reply:
+            raise ChatStateError(
+                "the last message has no reply yet.",
+                hint="/retry answers it, /undo removes it.",
+            )
+        self.conversation.add_user(text)
+        try:
+            return self._start(cancel)
+        except BaseException:
+            self.conversation.undo()  # the message never reached the model: take it back
+            raise
+
+    def retry(self, cancel: CancelCheck | None = None) -> Reply:
+        """Sample the last reply again (its old text is dropped)."""
+        if not self.conversation.messages:
+            raise ChatStateError("there is no reply to retry yet.")
+        old = self.conversation.pop_reply()
+        try:
+            return self._start(cancel)
+        except BaseException:
+            if old is not None:
+                self.conversation.messages.append(old)
+            raise
+
+    def _start(self, cancel: CancelCheck | None) -> Reply:
+        prompt = self.build_prompt()
+        params = replace(self.params, stop=tuple(self.params.stop) or self.format.stop)
+        stream = self.engine.stream(
+            list(prompt.ids),
+            params,
+            top=self.top if self.probs else 0,
+            probs=self.probs,
+            cancel=cancel,
+        )
+        self.last_prompt = prompt
+        return Reply(self, stream, prompt)
+
+    def reset(self) -> None:
+        self.conversation.reset()
+        self.last_completion = self.last_prompt = None
+
+    def undo(self) -> list[Message]:
+        removed = self.conversation.undo()
+        if removed:
+            self.last_completion = self.last_prompt = None
+        return removed
+
+    def load(self, conversation: Conversation) -> None:
+        """Replace the conversation (from ``Conversation.load``); a missing system keeps ours."""
+        if conversation.system is None:
+            conversation.system = self.conversation.system
+        self.conversation = conversation
+        self.last_completion = None
+        self.last_prompt = None
+
+    def meta(self) -> dict:
+        """What a saved file records besides the turns: model, format and sampling."""
+        p = self.params
+        return {
+            "model": self.engine.model_name,
+            "template": self.format.name,
+            "params": {
+                "temperature": p.temperature,
+                "top_k": p.top_k,
+                "top_p": p.top_p,
+                "min_p": p.min_p,
+                "repeat_penalty": p.repeat_penalty,
+                "max_tokens": p.max_tokens,
+                "seed": p.seed,
+            },
+        }

@@ -1,0 +1,198 @@
+"""`gptplay chat`: a streaming multi-turn chat in the terminal, or one reply for piped input."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gptplay.cli import options as o
+from gptplay.cli.fewshot import DEFAULTS, LibraryOpt, _maybe
+from gptplay.errors import UsageError
+
+CHAT = "Chat"
+
+
+def chat(
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            metavar="NAME",
+            help="A library dialogue scaffold (default: the model's own chat template, else "
+            "'chat'), a .toml prompt file, or a .jinja chat template file.",
+            rich_help_panel=CHAT,
+        ),
+    ] = None,
+    system: Annotated[
+        str | None,
+        typer.Option(
+            "--system",
+            help="The system prompt (for a scaffold: replaces its preamble).",
+            rich_help_panel=CHAT,
+        ),
+    ] = None,
+    load_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--load", metavar="FILE", help="Continue a saved conversation.", rich_help_panel=CHAT
+        ),
+    ] = None,
+    show_prompt: Annotated[
+        bool,
+        typer.Option(
+            "--show-prompt",
+            help="Piped input: print the exact prompt first (stderr).",
+            rich_help_panel=CHAT,
+        ),
+    ] = False,
+    library: LibraryOpt = None,
+    top: Annotated[
+        int, typer.Option("--top", min=0, max=100, help="Alternatives computed per token.")
+    ] = 5,
+    no_probs: Annotated[bool, typer.Option("--no-probs", help="No probabilities.")] = False,
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help="Piped input: JSON Lines (prompt, tokens, summary)."),
+    ] = False,
+    model: o.ModelOpt = None,
+    ctx: o.CtxOpt = 4096,
+    threads: o.ThreadsOpt = None,
+    gpu_layers: o.GpuLayersOpt = 0,
+    verbose: o.VerboseOpt = False,
+    temperature: _maybe(o.TemperatureOpt) = None,
+    top_k: _maybe(o.TopKOpt) = None,
+    top_p: _maybe(o.TopPOpt) = None,
+    min_p: _maybe(o.MinPOpt) = None,
+    repeat_penalty: _maybe(o.RepeatOpt) = None,
+    presence_penalty: _maybe(o.PresenceOpt) = None,
+    frequency_penalty: _maybe(o.FrequencyOpt) = None,
+    max_tokens: _maybe(o.MaxTokensOpt) = None,
+    stop: o.StopOpt = None,
+    seed: o.SeedOpt = None,
+) -> None:
+    """Chat with the model: replies stream, shaded by probability; /help lists the commands.
+
+    A model with a chat template in its GGUF is chatted with through it; a base model
+    through a dialogue scaffold from the prompt library. With standard input not a
+    terminal, the whole input is one message: the reply is printed and the command exits.
+    """
+    from gptplay.chat import ChatSession, Conversation, choose_format
+
+    given = {
+        "temperature": temperature,
+        "top_k": top_k,
+        "top_p": top_p,
+        "min_p": min_p,
+        "repeat_penalty": repeat_penalty,
+        "presence_penalty": presence_penalty,
+        "frequency_penalty": frequency_penalty,
+        "max_tokens": max_tokens,
+    }
+    interactive = sys.stdin.isatty()
+    if json_out and interactive:
+        raise UsageError(
+            "--json answers one message read from standard input, which is a terminal here.",
+            hint='pipe the message in: echo "Hello" | gptplay chat --json',
+        )
+    message = None
+    if not interactive:
+        message = sys.stdin.read().strip()
+        if not message:
+            raise UsageError("standard input is empty: there is no message to answer.")
+    conversation = Conversation.load(load_file)[0] if load_file else None
+    if conversation is not None and message is not None and conversation.awaiting_reply:
+        raise UsageError(
+            f"{load_file} ends with a user message that has no reply, so the piped message "
+            "cannot follow it.",
+            hint="answer it in the chat: gptplay chat --load FILE, then /retry.",
+        )
+    engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
+    fmt = choose_format(engine, template, library)
+    merged = {**DEFAULTS, **fmt.params, **{k: v for k, v in given.items() if v is not None}}
+    params = o.sampling(
+        float(merged["temperature"]),
+        int(merged["top_k"]),
+        float(merged["top_p"]),
+        float(merged["min_p"]),
+        float(merged["repeat_penalty"]),
+        float(merged["presence_penalty"]),
+        float(merged["frequency_penalty"]),
+        int(merged["max_tokens"]),
+        stop,
+        seed if seed is not None else fmt.params.get("seed"),
+    )
+    session = ChatSession(
+        engine,
+        fmt,
+        params,
+        system=system,
+        top=top,
+        probs=not no_probs,
+        conversation=conversation,
+    )
+    if interactive:
+        from gptplay.cli.chat_repl import Repl
+
+        Repl(session, Console(highlight=False)).run()
+    else:
+        one_shot(session, message, json_out, show_prompt)
+
+
+def one_shot(session, message: str, json_out: bool, show_prompt: bool) -> None:
+    """Answer one piped message: the reply on stdout (or JSON Lines), the summary on stderr."""
+    from gptplay import render
+    from gptplay.cli.output import EXIT_INTERRUPTED, event_json, summary_json
+
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    reply = session.send(message)
+    prompt = reply.prompt
+    if json_out:
+        record = {
+            "type": "prompt",
+            "template": session.format.name,
+            "text": prompt.text,
+            "prompt_tokens": len(prompt.ids),
+            "n_ctx": session.engine.n_ctx,
+            "dropped_messages": prompt.dropped,
+        }
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+    else:
+        if show_prompt:
+            err.print(prompt.text, style="dim", markup=False, soft_wrap=True)
+        if prompt.dropped:
+            err.print(
+                f"[yellow]dropped the {prompt.dropped} oldest messages to fit the "
+                f"{session.engine.n_ctx}-token context[/]"
+            )
+    from gptplay.cli.chat_repl import strip_lead
+
+    interrupted = False
+    try:
+        for event, text in strip_lead(reply):
+            if json_out:
+                print(json.dumps(event_json(event), ensure_ascii=False), flush=True)
+            else:
+                style = render.prob_style(event.logprob) if session.probs else ""
+                out.print(text, style=style, end="", soft_wrap=True, markup=False)
+                out.file.flush()
+    except KeyboardInterrupt:
+        interrupted = True
+    reply.finish(interrupted)
+    completion = reply.completion
+    if json_out:
+        print(json.dumps(summary_json(completion), ensure_ascii=False))
+    else:
+        out.print()
+        err.print(render.summary_line(completion))
+    if interrupted:
+        err.print("[yellow]interrupted: stopped by Ctrl-C; the text above is kept.[/]")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(chat)
