@@ -218,6 +218,9 @@ class PlaygroundApp(SessionMixin, App[None]):
 
     def show_status(self) -> None:
         bar = self.query_one("#status", Static)
+        if self.query_one(TabbedContent).active == "chat":
+            bar.update(self.query_one(ChatPane).status())
+            return
         tokens = len(self.transcript.current.ids)
         bar.update(
             status_text(
@@ -328,3 +331,4 @@ class PlaygroundApp(SessionMixin, App[None]):
             self.query_one(PromptView).refresh_prompt(self.engine)
         elif event.pane.id == "chat":
             self.query_one("#chat-input").focus()
+        self.show_status()

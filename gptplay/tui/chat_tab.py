@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -23,21 +22,17 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from gptplay import render
-from gptplay.chat import ChatSession, ChatStateError, Conversation, Reply, choose_format
+from gptplay.chat import ChatSession, ChatStateError, Reply, choose_format
 from gptplay.chat.commands import (
-    apply_set,
     default_params,
-    help_text,
     parse,
-    prompt_shown,
-    settings_line,
     strip_lead,
 )
 from gptplay.engine.base import CancelCheck, Engine
 from gptplay.engine.types import TokenEvent
 from gptplay.errors import GptplayError, UsageError
+from gptplay.tui.chat_commands import COMMANDS, ChatCommands
 from gptplay.tui.chat_view import (
-    PromptScreen,
     ReplyView,
     Turn,
     error,
@@ -49,18 +44,11 @@ from gptplay.tui.generation import FRAME_S, Generator
 from gptplay.tui.inspector import Inspector
 from gptplay.tui.token_view import TokenView
 
-KEYS = (
-    "Enter sends · Escape stops a reply (it is kept, marked interrupted) · Ctrl+R retries · "
-    "Ctrl+O moves into the last reply: ←/→ show each token's alternatives"
-)
 
-
-class ChatPane(Vertical):
+class ChatPane(ChatCommands, Vertical):
     """The transcript, an inspector for the replies' tokens, and the input line."""
 
-    COMMANDS = (
-        "help", "reset", "system", "set", "probs", "retry", "undo", "save", "load", "show-prompt"
-    )  # fmt: skip
+    COMMANDS = COMMANDS
     BINDINGS = [Binding("ctrl+o", "inspect", "Inspect reply", show=False)]
 
     def __init__(self, generator: Generator, top: int = 10, **kwargs) -> None:
@@ -131,6 +119,25 @@ class ChatPane(Vertical):
             raise UsageError("the playground is generating.", hint="Escape there stops it.")
         return self.session
 
+    def status(self) -> Text:
+        """The status line on this tab: what the chat is doing and the context it uses."""
+        if self.session is None or self.engine is None:
+            return Text(" loading the model… ", "bold")
+        if self.busy:
+            view = self.reply_turn.body if self.reply_turn else None
+            n = len(view.tokens) if isinstance(view, ReplyView) else 0
+            text = Text(" replying · Escape stops ", "bold")
+            text.append(f"{n} tokens", "dim")
+            return text
+        text = Text(" chat · Enter sends · Ctrl+R retries ", "bold")
+        c = self.session.last_completion
+        parts = [f"{len(self.session.conversation.messages)} messages"]
+        if c is not None:
+            parts.append(f"context {c.prompt_tokens + c.tokens}/{self.engine.n_ctx}")
+            parts.append(f"seed {c.seed}")
+        text.append(" · ".join(parts), "dim")
+        return text
+
     # ---- input ------------------------------------------------------------------
 
     @on(Input.Submitted, "#chat-input")
@@ -158,6 +165,7 @@ class ChatPane(Vertical):
             self.handlers[command[0]](command[1])
         except GptplayError as exc:
             self.write(error(exc))
+        self.app.call_later(self.app.show_status)
 
     def action_inspect(self) -> None:
         """Ctrl+O: into the last reply, its last token selected."""
@@ -177,6 +185,7 @@ class ChatPane(Vertical):
         self.query_one("#chat-inspector", Inspector).show(None, None)
         self._timer.resume()
         self._reply(begin)
+        self.app.call_later(self.app.show_status)
 
     @work(thread=True, exclusive=True, group="chat")
     def _reply(self, begin: Callable[[CancelCheck], Reply]) -> None:
@@ -203,6 +212,7 @@ class ChatPane(Vertical):
             self.reply_turn.body.append(new)  # type: ignore[union-attr]
             if follow:
                 log.scroll_end(animate=False)
+            self.app.call_later(self.app.show_status)
 
     def _finished(self, reply: Reply) -> None:
         self._flush()
@@ -220,6 +230,7 @@ class ChatPane(Vertical):
             note = f"dropped the {n} oldest messages to fit the {ctx}-token context"
             self.write(info(note, "yellow"))
         self.transcript.scroll_end(animate=False)
+        self.app.call_later(self.app.show_status)
 
     def _failed(self, exc: GptplayError) -> None:
         self._timer.pause()
@@ -227,6 +238,7 @@ class ChatPane(Vertical):
         self.reply_turn = None
         self.sync_turns()
         self.write(error(exc))
+        self.app.call_later(self.app.show_status)
 
     def cancel(self) -> bool:
         """Escape: stop the reply after the current token (it is kept, marked interrupted)."""
@@ -263,82 +275,3 @@ class ChatPane(Vertical):
     def _no_branch(self, event: Message) -> None:
         event.stop()
         self.notify("branching is in the Playground; /retry samples a new reply", timeout=4)
-
-    # ---- commands ---------------------------------------------------------------
-
-    def cmd_help(self, _: str) -> None:
-        self.write(info(help_text(self.COMMANDS) + "\n" + KEYS))
-
-    def action_retry(self) -> None:
-        """Ctrl+R on the Chat tab."""
-        try:
-            self.cmd_retry()
-        except GptplayError as exc:
-            self.write(error(exc))
-
-    def cmd_reset(self, _: str) -> None:
-        self.ready_session().reset()
-        self.transcript.remove_children()
-        self.write(info("conversation cleared"))
-
-    def cmd_system(self, arg: str) -> None:
-        session = self.ready_session()
-        if not arg:
-            self.write(info(f"system prompt: {session.conversation.system or '(none)'}"))
-            return
-        session.conversation.system = arg
-        self.write(info("system prompt set"))
-
-    def cmd_set(self, arg: str) -> None:
-        session = self.ready_session()
-        if arg:
-            apply_set(session, arg)
-        self.write(info(settings_line(session)))
-
-    def cmd_probs(self, arg: str) -> None:
-        if arg.lower() not in ("on", "off"):
-            raise UsageError(f"/probs {arg}: say /probs on or /probs off.")
-        self.ready_session().probs = arg.lower() == "on"
-        self.write(info(f"probabilities {arg.lower()}"))
-
-    def cmd_retry(self, _: str = "") -> None:
-        session = self.ready()
-        messages = session.conversation.messages
-        if not messages:
-            raise ChatStateError("there is no reply to retry yet.")
-        if messages[-1].role == "assistant":
-            list(self.transcript.query(Turn))[-1].remove()
-        self.start(session.retry)
-
-    def cmd_undo(self, _: str) -> None:
-        removed = self.ready_session().undo()
-        self.sync_turns()
-        self.write(info(f"removed {len(removed)} message(s)" if removed else "nothing to undo"))
-
-    def cmd_save(self, arg: str) -> None:
-        if not arg:
-            raise UsageError("/save needs a file name: /save chat.json or /save chat.md.")
-        session = self.ready_session()
-        path = Path(arg).expanduser()
-        kind = session.conversation.save(path, session.meta())
-        self.write(info(f"saved {len(session.conversation.messages)} messages to {path} ({kind})"))
-
-    def cmd_load(self, arg: str) -> None:
-        if not arg:
-            raise UsageError("/load needs a file name: /load chat.json.")
-        session = self.ready_session()
-        conversation, _ = Conversation.load(Path(arg).expanduser())
-        session.load(conversation)
-        self.transcript.remove_children()
-        for message in conversation.messages:
-            self.write(Turn.of(message))
-        self.write(info(f"loaded {len(conversation.messages)} messages from {arg}"))
-
-    def cmd_show_prompt(self, _: str) -> None:
-        self.app.push_screen(PromptScreen(*prompt_shown(self.ready_session())))
-
-    def ready_session(self) -> ChatSession:
-        """The session for a command that needs no model run."""
-        if self.session is None:
-            raise UsageError("the model is still loading.")
-        return self.session
