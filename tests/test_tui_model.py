@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Input
 from tui_support import SIZE, idle, ready, sync, wait_until
 
 from gptplay.engine.types import SamplingParams
 from gptplay.tui import create_app
+from gptplay.tui.chat_tab import ChatPane
+from gptplay.tui.chat_view import ReplyView
 from gptplay.tui.token_view import TokenView
 
 pytestmark = pytest.mark.model
@@ -43,3 +46,32 @@ async def test_run_inspect_and_branch_on_the_real_model(engine):
         assert "".join(e.text for e in view.tokens[1:]) == continued.text
         await pilot.press("ctrl+b")
         assert "".join(e.text for e in view.tokens) == expected.text
+
+
+@sync
+async def test_chat_tab_on_the_real_model_shows_the_sessions_reply(engine):
+    app = create_app(lambda model: engine, prompt="translate")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f6")
+        pane = app.query_one(ChatPane)
+        await wait_until(pilot, lambda: pane.session is not None)
+        assert pane.session.engine is engine  # the app's loaded model, not a second one
+        field = app.query_one("#chat-input", Input)
+        for line in ("/set temperature=0 max_tokens=24", "What is the capital of Italy?"):
+            field.value = line
+            await pilot.press("enter")
+        messages = pane.session.conversation.messages
+        await wait_until(pilot, lambda: len(messages) == 2 and not pane.busy, timeout=120)
+        reply = pane.session.conversation.messages[-1]
+        assert reply.role == "assistant" and reply.content and not reply.interrupted
+        view = pane.query(ReplyView).last()
+        shown = "".join(e.text for e in view.tokens)
+        assert shown.strip() == reply.content
+        completion = pane.session.last_completion
+        assert [e.id for e in view.tokens] == [e.id for e in completion.events]
+        assert all(e.logprob is not None and len(e.top) == 10 for e in view.tokens)
+        # greedy: the same prompt run again on the engine gives the same reply
+        prompt = list(pane.session.last_prompt.ids)
+        params = SamplingParams(temperature=0, max_tokens=24, stop=pane.session.format.stop)
+        assert engine.stream(prompt, params, top=0).run().text.strip() == reply.content

@@ -8,14 +8,15 @@ from textual.widgets import Input, TextArea
 from tui_support import REPLY, SIZE, fake_app, idle, ready, wait_until
 
 from gptplay.engine.fake import FakeEngine
+from gptplay.tui.chat_tab import ChatPane
 from gptplay.tui.editor import EditPane
 from gptplay.tui.token_view import TokenView
 
 
-def scripted_app():
+def scripted_app(n_ctx: int = 512):
     """Each clock reading is 0.1 s after the last, so tok/s and timings never vary."""
     ticks = itertools.count()
-    engine = FakeEngine(clock=lambda: next(ticks) * 0.1, model_name="fake-model")
+    engine = FakeEngine(n_ctx, clock=lambda: next(ticks) * 0.1, model_name="fake-model")
     engine.enqueue(REPLY)
     app, _ = fake_app(engine)
     return app
@@ -70,3 +71,20 @@ def test_help_screen(snap_compare):
         await pilot.press("f1")
 
     assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_chat_tab_after_two_turns_with_a_reply_token_inspected(snap_compare):
+    async def before(pilot):
+        await steady(pilot)
+        pane = pilot.app.query_one(ChatPane)
+        await pilot.press("f6")
+        await wait_until(pilot, lambda: pane.session is not None)
+        pilot.app.engine.enqueue([" Once", " upon", " a", " time", "."])
+        for text in ("Hello!", "Tell me a story"):
+            pilot.app.query_one("#chat-input", Input).value = text
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: not pane.busy and pane.session.last_completion)
+        await pilot.press("ctrl+o", "left")
+
+    app = scripted_app(n_ctx=8192)  # the scaffold's bytes are the fake engine's tokens
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)

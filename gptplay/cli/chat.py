@@ -169,7 +169,7 @@ def one_shot(session, message: str, json_out: bool, show_prompt: bool) -> None:
                 f"[yellow]dropped the {prompt.dropped} oldest messages to fit the "
                 f"{session.engine.n_ctx}-token context[/]"
             )
-    from gptplay.cli.chat_repl import strip_lead
+    from gptplay.chat.commands import strip_lead
 
     interrupted = False
     try:

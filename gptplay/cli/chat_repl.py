@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import signal
 from collections.abc import Callable
-from dataclasses import fields, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -15,41 +13,26 @@ from rich.text import Text
 
 from gptplay import render
 from gptplay.chat import ChatSession, Conversation, Reply
-from gptplay.cli.options import unescape
+from gptplay.chat.commands import (
+    COMMANDS,
+    apply_set,
+    help_text,
+    number,
+    parse,
+    prompt_shown,
+    settings_line,
+    strip_lead,
+)
 from gptplay.engine.base import CancelCheck
-from gptplay.engine.types import SamplingParams
 from gptplay.errors import GptplayError, UsageError
 
 PROMPT = "> "
 HISTORY_LINES = 1000
-SETTABLE = ("top",) + tuple(f.name for f in fields(SamplingParams))
 
-HELP = """\
-/help               this list
-/reset              forget the conversation (the system prompt stays)
-/system [TEXT]      show or set the system prompt
-/set [KEY=VALUE]    show or change settings: temperature, top_k, top_p, min_p, max_tokens,
-                    seed (a number or none), repeat_penalty, presence_penalty,
-                    frequency_penalty, top (alternatives computed per token),
-                    stop (one stop sequence, \\n for a newline; default: the template's)
-/probs on|off       shade replies by probability (and compute alternatives) or not
-/alts [K]           each token of the last reply with its top K alternatives
-/retry              a new sample of the last reply
-/undo               remove the last exchange
-/save FILE          save the conversation: FILE.json (loadable) or FILE.md (markdown)
-/load FILE          continue a conversation saved as JSON
-/show-prompt        the exact text the model received for the last reply
-/exit               leave (also Ctrl-D, or Ctrl-C at the prompt)
-Ctrl-C during a reply stops it; the partial reply is kept, marked as interrupted."""
-
-
-def strip_lead(events):
-    """Yield each event's text with the reply's leading whitespace dropped (the role's space)."""
-    started = False
-    for event in events:
-        text = event.text if started else event.text.lstrip()
-        started = started or bool(text)
-        yield event, text
+HELP = (
+    help_text(name for name, _, _ in COMMANDS)
+    + "\nCtrl-C during a reply stops it; the partial reply is kept, marked as interrupted."
+)
 
 
 class Repl:
@@ -105,14 +88,10 @@ class Repl:
         if not text:
             return None
         try:
-            if text.startswith("/"):
-                name, _, arg = text[1:].partition(" ")
-                command = self.commands.get(name.lower())
-                if command is None:
-                    close = difflib.get_close_matches(name, list(self.commands), n=1)
-                    hint = f"did you mean /{close[0]}? " if close else ""
-                    raise UsageError(f"unknown command /{name}.", hint=f"{hint}/help lists them.")
-                return command(arg.strip())
+            command = parse(text, self.commands)
+            if command is not None:
+                name, arg = command
+                return self.commands[name](arg)
             self.stream(lambda cancel: self.session.send(text, cancel))
         except GptplayError as exc:
             self.error(exc)
@@ -164,26 +143,9 @@ class Repl:
 
     def cmd_set(self, arg: str) -> None:
         """Change settings all at once: one bad pair changes nothing."""
-        s = self.session
         if arg:
-            params, top = s.params, s.top
-            for pair in arg.split():
-                key, sep, value = pair.partition("=")
-                key = key.strip().replace("-", "_")
-                if not sep or key not in SETTABLE:
-                    raise UsageError(
-                        f"/set {pair}: expected KEY=VALUE with KEY one of {', '.join(SETTABLE)}."
-                    )
-                if key == "top":
-                    top = _number(key, value, int)
-                    if not 0 <= top <= 100:
-                        raise UsageError(f"/set top={value}: must be in [0, 100].")
-                else:
-                    params = _with(params, key, value.strip())
-            s.params, s.top = params, top
-        shown = [f"{k}={getattr(s.params, k)}" for k in SETTABLE if k not in ("top", "stop")]
-        stop = ",".join(repr(x) for x in s.params.stop) or f"template's {s.format.stop!r}"
-        self.info(" ".join([*shown, f"top={s.top}", f"stop={stop}"]))
+            apply_set(self.session, arg)
+        self.info(settings_line(self.session))
 
     def cmd_probs(self, arg: str) -> None:
         if arg.lower() not in ("on", "off"):
@@ -200,7 +162,7 @@ class Repl:
                 "/alts: the last reply was made with probabilities off.",
                 hint="/probs on, then /retry.",
             )
-        k = _number("K", arg, int) if arg else min(5, max(len(e.top) for e in completion.events))
+        k = number("K", arg, int) if arg else min(5, max(len(e.top) for e in completion.events))
         self.out.print(render.alternatives_table(completion.events, max(1, min(k, 20))))
 
     def cmd_undo(self, _: str) -> None:
@@ -225,11 +187,7 @@ class Repl:
             self.out.print(Text(f"{who}: {m.content}", style="dim"), soft_wrap=True)
 
     def cmd_show_prompt(self, _: str) -> None:
-        s = self.session
-        if s.last_prompt is not None and not s.conversation.awaiting_reply:
-            text, what = s.last_prompt.text, f"{len(s.last_prompt.ids)} tokens, as last sent"
-        else:
-            text, what = s.preview(), "the next message goes where … stands"
+        text, what = prompt_shown(self.session)
         self.out.print(Text(text, style="cyan"), soft_wrap=True)
         self.info(f"({what})")
 
@@ -275,27 +233,3 @@ class Repl:
                 pass  # history is a convenience: never fail the session over it
 
         return save
-
-
-def _with(params: SamplingParams, key: str, value: str) -> SamplingParams:
-    """``params`` with one setting changed and checked (a UsageError naming it otherwise)."""
-    if key == "stop":
-        new: object = () if value.lower() in ("", "default") else (unescape(value),)
-    elif key == "seed" and value.lower() in ("none", "random", ""):
-        new = None
-    else:
-        new = _number(key, value, int if key in ("top_k", "max_tokens", "seed") else float)
-    changed = replace(params, **{key: new})
-    try:
-        changed.validate()
-    except UsageError as exc:
-        raise UsageError(f"/set {key}={value}: {exc.message.split(': ', 1)[-1]}") from None
-    return changed
-
-
-def _number(key: str, value: str, kind: type) -> int | float:
-    try:
-        return kind(value)
-    except ValueError:
-        what = "a whole number" if kind is int else "a number"
-        raise UsageError(f"/set {key}={value}: expected {what}.") from None

@@ -1,4 +1,4 @@
-"""The playground app: library, composer, parameters, output and inspector; prompt, edit tabs."""
+"""The playground app: library, composer, parameters, output and inspector; prompt, edit, chat."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from gptplay.engine.base import Engine
 from gptplay.engine.types import Alternative, Completion
 from gptplay.errors import GptplayError
 from gptplay.library import Library
+from gptplay.tui.chat_tab import ChatPane
 from gptplay.tui.composer import Composer
 from gptplay.tui.composition import Composition
 from gptplay.tui.editor import EditPane
@@ -53,6 +54,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         Binding("f2", "tab('play')", "Playground", show=False),
         Binding("f3", "tab('prompt')", "Prompt", show=False),
         Binding("f4", "tab('edit')", "Edit", show=False),
+        Binding("f6", "tab('chat')", "Chat", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -96,6 +98,8 @@ class PlaygroundApp(SessionMixin, App[None]):
                 yield PromptView(id="prompt-view")
             with TabPane("Edit", id="edit"):
                 yield EditPane(self.library, id="editor")
+            with TabPane("Chat", id="chat"):
+                yield ChatPane(self.generator, self.top, id="chat-pane")
         yield Static("", id="status")
         yield Footer()
 
@@ -128,6 +132,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         self.engine = engine
         self.state = "ready · Ctrl+R runs"
         self.query_one(ParamsPanel).set_model(engine.model_name)
+        self.query_one(ChatPane).set_engine(engine)
         self.show_status()
         self.query_one(PromptView).refresh_prompt(self.engine)
 
@@ -140,6 +145,7 @@ class PlaygroundApp(SessionMixin, App[None]):
     def _model_requested(self, event: ParamsPanel.ModelRequested) -> None:
         self.action_cancel()
         self.engine = None
+        self.query_one(ChatPane).set_engine(None)
         self.state = f"loading {event.model}…"
         self.show_status()
         self.load_model(event.model)
@@ -150,6 +156,9 @@ class PlaygroundApp(SessionMixin, App[None]):
         """Begin a generation (the previous one, if any, is cancelled)."""
         if self.engine is None:
             self.notify("the model is still loading", severity="warning")
+            return
+        if self.query_one(ChatPane).busy:  # one llama context: the chat's reply first
+            self.notify("a chat reply is streaming (Escape stops it)", severity="warning")
             return
         try:
             params = self.query_one(ParamsPanel).params()
@@ -209,6 +218,9 @@ class PlaygroundApp(SessionMixin, App[None]):
 
     def show_status(self) -> None:
         bar = self.query_one("#status", Static)
+        if self.query_one(TabbedContent).active == "chat":
+            bar.update(self.query_one(ChatPane).status())
+            return
         tokens = len(self.transcript.current.ids)
         bar.update(
             status_text(
@@ -224,6 +236,9 @@ class PlaygroundApp(SessionMixin, App[None]):
     # ---- actions ----------------------------------------------------------------
 
     def action_run(self) -> None:
+        if self.query_one(TabbedContent).active == "chat":
+            self.query_one(ChatPane).action_retry()
+            return
         if self.composition is None:
             self.notify("choose a prompt in the library first", severity="warning")
             return
@@ -235,12 +250,15 @@ class PlaygroundApp(SessionMixin, App[None]):
         self.start(text, fresh=True)
 
     def action_continue(self) -> None:
+        if self.query_one(TabbedContent).active == "chat":
+            return  # the playground's output is not on screen: do not grow it unseen
         if not self.transcript.prompt_ids:
             self.action_run()
             return
         self.start(self.transcript.prompt_ids + self.transcript.current.ids, fresh=False)
 
     def action_cancel(self) -> None:
+        self.query_one(ChatPane).cancel()
         if self.generating:
             self.workers.cancel_group(self, "generate")
             self.state = "cancelling…"
@@ -311,3 +329,6 @@ class PlaygroundApp(SessionMixin, App[None]):
     def _tab(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "prompt":
             self.query_one(PromptView).refresh_prompt(self.engine)
+        elif event.pane.id == "chat":
+            self.query_one("#chat-input").focus()
+        self.show_status()

@@ -15,7 +15,7 @@ HELP = (
     ("Ctrl+R or F5", "run: generate from the composed prompt"),
     ("Ctrl+G", "continue: generate more after the current output"),
     ("Escape", "cancel the generation (what was generated is kept)"),
-    ("F2 / F3 / F4", "Playground / Prompt / Edit tab"),
+    ("F2 / F3 / F4 / F6", "Playground / Prompt / Edit / Chat tab"),
     ("Ctrl+L", "the library filter"),
     ("Ctrl+E", "the query (focused when a prompt is opened)"),
     ("Ctrl+O", "the output (move over tokens with ←/→/↑/↓, Home, End, or click one)"),
@@ -27,6 +27,8 @@ HELP = (
     ("Ctrl+S", "Edit tab: save the TOML; elsewhere: save the composition as a new prompt"),
     ("Ctrl+T", "Prompt tab: show or hide token boundaries"),
     ("Tab / Shift+Tab", "move between fields; the mouse works everywhere"),
+    ("Chat: Enter", "send the message or a /command (/help lists them); Ctrl+R: /retry"),
+    ("Chat: Ctrl+O", "into the last reply: ←/→ show each token's alternatives"),
     ("Ctrl+Q", "quit (asks first when an edit is unsaved)"),
 )
 

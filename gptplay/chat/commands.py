@@ -1,0 +1,144 @@
+"""Slash commands shared by `gptplay chat` and the TUI's Chat tab: parsing and settings.
+
+No terminal or screen code: each front end prints the results its own way.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+from dataclasses import fields, replace
+
+from gptplay.chat.session import ChatSession
+from gptplay.chat.templates import ChatFormat
+from gptplay.engine.types import SamplingParams, TokenEvent
+from gptplay.errors import UsageError
+
+SETTABLE = ("top",) + tuple(f.name for f in fields(SamplingParams))
+
+# (command, usage, what it does): each front end lists the ones it supports
+COMMANDS = (
+    ("help", "/help", "this list"),
+    ("reset", "/reset", "forget the conversation (the system prompt stays)"),
+    ("system", "/system [TEXT]", "show or set the system prompt"),
+    (
+        "set",
+        "/set [KEY=VALUE]",
+        "show or change settings: temperature, top_k, top_p, min_p, max_tokens,\n"
+        "seed (a number or none), repeat_penalty, presence_penalty,\n"
+        "frequency_penalty, top (alternatives computed per token),\n"
+        "stop (one stop sequence, \\n for a newline; default: the template's)",
+    ),
+    ("probs", "/probs on|off", "shade replies by probability (and compute alternatives) or not"),
+    ("alts", "/alts [K]", "each token of the last reply with its top K alternatives"),
+    ("retry", "/retry", "a new sample of the last reply"),
+    ("undo", "/undo", "remove the last exchange"),
+    ("save", "/save FILE", "save the conversation: FILE.json (loadable) or FILE.md (markdown)"),
+    ("load", "/load FILE", "continue a conversation saved as JSON"),
+    ("show-prompt", "/show-prompt", "the exact text the model received for the last reply"),
+    ("exit", "/exit", "leave (also Ctrl-D, or Ctrl-C at the prompt)"),
+)
+
+
+def help_text(names: Iterable[str], width: int = 20) -> str:
+    """The usage lines of the named commands, aligned (continuation lines indented)."""
+    wanted = set(names)
+    lines = []
+    for name, usage, what in COMMANDS:
+        if name in wanted:
+            first, *rest = what.split("\n")
+            lines.append(f"{usage:<{width}}{first}")
+            lines += [" " * width + line for line in rest]
+    return "\n".join(lines)
+
+
+def parse(line: str, known: Iterable[str]) -> tuple[str, str] | None:
+    """``(name, argument)`` for a slash command, None for a message; unknown ones raise."""
+    text = line.strip()
+    if not text.startswith("/"):
+        return None
+    name, _, arg = text[1:].partition(" ")
+    name = name.lower()
+    names = list(known)
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"did you mean /{close[0]}? " if close else ""
+        raise UsageError(f"unknown command /{name}.", hint=f"{hint}/help lists them.")
+    return name, arg.strip()
+
+
+def default_params(fmt: ChatFormat) -> SamplingParams:
+    """llama.cpp's defaults overridden by the scaffold's own [params]."""
+    known = {f.name for f in fields(SamplingParams)} - {"stop"}
+    return replace(SamplingParams(), **{k: v for k, v in fmt.params.items() if k in known})
+
+
+def apply_set(session: ChatSession, arg: str) -> None:
+    """Change settings from ``KEY=VALUE ...`` all at once: one bad pair changes nothing."""
+    params, top = session.params, session.top
+    for pair in arg.split():
+        key, sep, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in SETTABLE:
+            raise UsageError(
+                f"/set {pair}: expected KEY=VALUE with KEY one of {', '.join(SETTABLE)}."
+            )
+        if key == "top":
+            top = int(number(key, value, int))
+            if not 0 <= top <= 100:
+                raise UsageError(f"/set top={value}: must be in [0, 100].")
+        else:
+            params = _with(params, key, value.strip())
+    session.params, session.top = params, top
+
+
+def settings_line(session: ChatSession) -> str:
+    """Every setting as KEY=VALUE, the stop sequences last."""
+    p = session.params
+    shown = [f"{k}={getattr(p, k)}" for k in SETTABLE if k not in ("top", "stop")]
+    stop = ",".join(repr(x) for x in p.stop) or f"template's {session.format.stop!r}"
+    return " ".join([*shown, f"top={session.top}", f"stop={stop}"])
+
+
+def prompt_shown(session: ChatSession) -> tuple[str, str]:
+    """The exact prompt of the last reply (or the next one's) and a note saying which."""
+    last = session.last_prompt
+    if last is not None and not session.conversation.awaiting_reply:
+        return last.text, f"{len(last.ids)} tokens, as last sent"
+    return session.preview(), "the next message goes where … stands"
+
+
+def strip_lead(events: Iterable[TokenEvent]) -> Iterator[tuple[TokenEvent, str]]:
+    """Yield each event's text with the reply's leading whitespace dropped (the role's space)."""
+    started = False
+    for event in events:
+        text = event.text if started else event.text.lstrip()
+        started = started or bool(text)
+        yield event, text
+
+
+def _with(params: SamplingParams, key: str, value: str) -> SamplingParams:
+    """``params`` with one setting changed and checked (a UsageError naming it otherwise)."""
+    if key == "stop":
+        from gptplay.cli.options import unescape  # the same escapes as --stop
+
+        new: object = () if value.lower() in ("", "default") else (unescape(value),)
+    elif key == "seed" and value.lower() in ("none", "random", ""):
+        new = None
+    else:
+        new = number(key, value, int if key in ("top_k", "max_tokens", "seed") else float)
+    changed = replace(params, **{key: new})
+    try:
+        changed.validate()
+    except UsageError as exc:
+        raise UsageError(f"/set {key}={value}: {exc.message.split(': ', 1)[-1]}") from None
+    return changed
+
+
+def number(key: str, value: str, kind: type) -> int | float:
+    """``value`` as a ``kind`` (int or float); a UsageError naming the setting otherwise."""
+    try:
+        return kind(value)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise UsageError(f"/set {key}={value}: expected {what}.") from None

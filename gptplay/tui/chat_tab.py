@@ -1,0 +1,277 @@
+"""The Chat tab: the same chat as `gptplay chat`, on the app's engine, one reply at a time.
+
+A reply streams in a worker thread holding the generator's lock (one llama context: never
+a playground run and a chat reply at once); tokens go through a queue that a timer on the
+screen's thread drains, appending them to the reply's view, as the playground's output does.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, Static
+from textual.worker import get_current_worker
+
+from gptplay import render
+from gptplay.chat import ChatSession, ChatStateError, Reply, choose_format
+from gptplay.chat.commands import (
+    default_params,
+    parse,
+    strip_lead,
+)
+from gptplay.engine.base import CancelCheck, Engine
+from gptplay.engine.types import TokenEvent
+from gptplay.errors import GptplayError, UsageError
+from gptplay.tui.chat_commands import COMMANDS, ChatCommands
+from gptplay.tui.chat_view import (
+    ReplyView,
+    Turn,
+    error,
+    figures,
+    info,
+    interrupted_note,
+)
+from gptplay.tui.generation import FRAME_S, Generator
+from gptplay.tui.inspector import Inspector
+from gptplay.tui.token_view import TokenView
+
+
+class ChatPane(ChatCommands, Vertical):
+    """The transcript, an inspector for the replies' tokens, and the input line."""
+
+    COMMANDS = COMMANDS
+    BINDINGS = [Binding("ctrl+o", "inspect", "Inspect reply", show=False)]
+
+    def __init__(self, generator: Generator, top: int = 10, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.top = top
+        self.session: ChatSession | None = None
+        self.engine: Engine | None = None
+        self.busy = False
+        self.queue: deque[TokenEvent] = deque()
+        self.reply_turn: Turn | None = None
+        self.handlers: dict[str, Callable[[str], None]] = {
+            name: getattr(self, "cmd_" + name.replace("-", "_")) for name in self.COMMANDS
+        }
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="chat-main"):
+            with Vertical(id="chat-box"):
+                yield Static(render.legend(), id="chat-legend")
+                yield VerticalScroll(id="chat-log")
+            yield Inspector(id="chat-inspector")
+        yield Input(placeholder="a message, or /help · Enter sends", id="chat-input")
+
+    def on_mount(self) -> None:
+        self.query_one("#chat-box").border_title = "Chat"
+        self.query_one("#chat-inspector", Inspector).show(None, None)
+        self._timer = self.set_interval(FRAME_S, self._flush, pause=True)
+
+    @property
+    def transcript(self) -> VerticalScroll:
+        return self.query_one("#chat-log", VerticalScroll)
+
+    def write(self, widget: Widget) -> None:
+        """Add a line or a turn at the end and keep the end in view."""
+        self.transcript.mount(widget)
+        self.transcript.scroll_end(animate=False)
+
+    # ---- the model --------------------------------------------------------------
+
+    def set_engine(self, engine: Engine | None) -> None:
+        """Chat on a newly loaded model (the conversation and settings carry over); None: wait."""
+        self.engine = engine
+        if engine is None:
+            return
+        try:
+            fmt = choose_format(engine)
+        except GptplayError as exc:
+            self.write(error(exc))
+            return
+        old = self.session
+        if old is None:
+            self.session = ChatSession(engine, fmt, default_params(fmt), top=self.top)
+        else:
+            self.session = ChatSession(
+                engine, fmt, old.params, top=old.top, probs=old.probs, conversation=old.conversation
+            )
+        self.write(
+            info(f"chat with {engine.model_name} · {fmt.name} · {engine.n_ctx}-token context")
+        )
+
+    def ready(self) -> ChatSession:
+        """The session, if a reply may start now; a UsageError says why not otherwise."""
+        if self.session is None or self.engine is None:
+            raise UsageError("the model is still loading.")
+        if self.busy:
+            raise UsageError("a reply is streaming.", hint="Escape stops it.")
+        if getattr(self.app, "generating", False):
+            raise UsageError("the playground is generating.", hint="Escape there stops it.")
+        return self.session
+
+    def status(self) -> Text:
+        """The status line on this tab: what the chat is doing and the context it uses."""
+        if self.session is None or self.engine is None:
+            return Text(" loading the model… ", "bold")
+        if self.busy:
+            view = self.reply_turn.body if self.reply_turn else None
+            n = len(view.tokens) if isinstance(view, ReplyView) else 0
+            text = Text(" replying · Escape stops ", "bold")
+            text.append(f"{n} tokens", "dim")
+            return text
+        text = Text(" chat · Enter sends · Ctrl+R retries ", "bold")
+        c = self.session.last_completion
+        parts = [f"{len(self.session.conversation.messages)} messages"]
+        if c is not None:
+            parts.append(f"context {c.prompt_tokens + c.tokens}/{self.engine.n_ctx}")
+            parts.append(f"seed {c.seed}")
+        text.append(" · ".join(parts), "dim")
+        return text
+
+    # ---- input ------------------------------------------------------------------
+
+    @on(Input.Submitted, "#chat-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            return
+        try:
+            command = parse(text, self.COMMANDS)
+            if command is None:
+                session = self.ready()
+                if session.conversation.awaiting_reply:
+                    raise ChatStateError(
+                        "the last message has no reply yet.",
+                        hint="/retry answers it, /undo removes it.",
+                    )
+                event.input.value = ""
+                self.write(Turn("user", Static(Text(text), classes="text")))
+                self.start(lambda cancel: session.send(text, cancel))
+                return
+            if self.busy:  # a command never changes the conversation under a reply
+                raise UsageError("a reply is streaming.", hint="Escape stops it.")
+            event.input.value = ""
+            self.handlers[command[0]](command[1])
+        except GptplayError as exc:
+            self.write(error(exc))
+        self.app.call_later(self.app.show_status)
+
+    def action_inspect(self) -> None:
+        """Ctrl+O: into the last reply, its last token selected."""
+        views = list(self.query(ReplyView))
+        if views and views[-1].tokens:
+            views[-1].focus()
+            views[-1].action_jump(-1)
+
+    # ---- a reply ----------------------------------------------------------------
+
+    def start(self, begin: Callable[[CancelCheck], Reply]) -> None:
+        """Show an empty reply and stream into it from a worker."""
+        self.busy = True
+        self.queue.clear()
+        self.reply_turn = Turn("assistant", ReplyView())
+        self.write(self.reply_turn)
+        self.query_one("#chat-inspector", Inspector).show(None, None)
+        self._timer.resume()
+        self._reply(begin)
+        self.app.call_later(self.app.show_status)
+
+    @work(thread=True, exclusive=True, group="chat")
+    def _reply(self, begin: Callable[[CancelCheck], Reply]) -> None:
+        worker = get_current_worker()
+        try:
+            with self.generator.lock:  # a playground run finishing releases it
+                reply = begin(lambda: worker.is_cancelled)
+                for event, text in strip_lead(reply):
+                    self.queue.append(event if text == event.text else replace(event, text=text))
+                reply.finish()
+        except GptplayError as exc:
+            self.app.call_from_thread(self._failed, exc)
+            return
+        self.app.call_from_thread(self._finished, reply)
+
+    def _flush(self) -> None:
+        """Append what arrived since the last frame to the streaming reply."""
+        new = []
+        while self.queue:
+            new.append(self.queue.popleft())
+        if new and self.reply_turn is not None:
+            log = self.transcript
+            follow = log.scroll_offset.y >= log.max_scroll_y - 1
+            self.reply_turn.body.append(new)  # type: ignore[union-attr]
+            if follow:
+                log.scroll_end(animate=False)
+            self.app.call_later(self.app.show_status)
+
+    def _finished(self, reply: Reply) -> None:
+        self._flush()
+        self._timer.pause()
+        self.busy = False
+        turn, self.reply_turn = self.reply_turn, None
+        assert turn is not None and reply.message is not None and reply.completion is not None
+        if not reply.message.content:
+            turn.add_note(Text("(an empty reply)", "dim"))
+        if reply.message.interrupted:
+            turn.add_note(interrupted_note())
+        turn.add_note(figures(reply.completion))
+        if reply.prompt.dropped:
+            n, ctx = reply.prompt.dropped, reply.session.engine.n_ctx
+            note = f"dropped the {n} oldest messages to fit the {ctx}-token context"
+            self.write(info(note, "yellow"))
+        self.transcript.scroll_end(animate=False)
+        self.app.call_later(self.app.show_status)
+
+    def _failed(self, exc: GptplayError) -> None:
+        self._timer.pause()
+        self.busy = False
+        self.reply_turn = None
+        self.sync_turns()
+        self.write(error(exc))
+        self.app.call_later(self.app.show_status)
+
+    def cancel(self) -> bool:
+        """Escape: stop the reply after the current token (it is kept, marked interrupted)."""
+        if not self.busy:
+            return False
+        self.workers.cancel_group(self, "chat")
+        return True
+
+    def sync_turns(self) -> None:
+        """Make the shown turns match the conversation again (after undo or a failed reply)."""
+        if self.session is None:
+            return
+        messages = self.session.conversation.messages
+        turns = list(self.transcript.query(Turn))
+        for turn in turns[len(messages) :]:
+            turn.remove()
+        for message in messages[len(turns) :]:
+            self.write(Turn.of(message))
+
+    # ---- inspecting a reply's tokens --------------------------------------------
+
+    @on(TokenView.Selected)
+    def _selected(self, event: TokenView.Selected) -> None:
+        event.stop()  # the playground's own handler would show its output's token
+
+    @on(ReplyView.Picked)
+    def _picked(self, event: ReplyView.Picked) -> None:
+        tokens = event.view.tokens
+        if 0 <= event.index < len(tokens):
+            self.query_one("#chat-inspector", Inspector).show(event.index, tokens[event.index])
+
+    @on(TokenView.Take)
+    @on(Inspector.Branch)
+    def _no_branch(self, event: Message) -> None:
+        event.stop()
+        self.notify("branching is in the Playground; /retry samples a new reply", timeout=4)
