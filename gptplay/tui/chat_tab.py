@@ -69,7 +69,7 @@ class ChatPane(ChatCommands, Vertical):
             with Vertical(id="chat-box"):
                 yield Static(render.legend(), id="chat-legend")
                 yield VerticalScroll(id="chat-log")
-            yield Inspector(id="chat-inspector")
+            yield Inspector(branching=False, id="chat-inspector")
         yield Input(placeholder="a message, or /help · Enter sends", id="chat-input")
 
     def on_mount(self) -> None:

@@ -31,7 +31,7 @@ def alt_line(alt: Alternative, chosen: bool) -> Text:
     return text
 
 
-def heading(event: TokenEvent, index: int) -> Text:
+def heading(event: TokenEvent, index: int, branching: bool = True) -> Text:
     """What the selected token is, how likely, and how much mass its alternatives hold."""
     text = Text(f"#{index + 1} ", style="dim")
     text.append(visible(event.bytes.decode("utf-8", "backslashreplace")), prob_style(event.logprob))
@@ -39,7 +39,8 @@ def heading(event: TokenEvent, index: int) -> Text:
         text.append(f"  p {pct(event.logprob)}  logprob {event.logprob:.3f}")
     mass = sum(math.exp(a.logprob) for a in event.top)
     if event.top:
-        text.append(f"\ntop {len(event.top)} hold {100 * mass:.1f}% · 1-9/Enter: branch", "dim")
+        hint = " · 1-9/Enter: branch" if branching else ""
+        text.append(f"\ntop {len(event.top)} hold {100 * mass:.1f}%{hint}", "dim")
     return text
 
 
@@ -54,8 +55,9 @@ class Inspector(OptionList):
             self.index = index
             self.alt = alt
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, *, branching: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.branching = branching  # the chat shows alternatives but does not branch
         self.index: int | None = None
         self.event: TokenEvent | None = None
 
@@ -68,7 +70,7 @@ class Inspector(OptionList):
             self.add_option(Option(Text("select a token (←/→ or click)", "dim"), disabled=True))
             return
         self.border_title = "Inspector"
-        self.add_option(Option(heading(event, index), disabled=True))
+        self.add_option(Option(heading(event, index, self.branching), disabled=True))
         if not event.top:
             self.add_option(Option(Text("no probabilities for this token", "dim"), disabled=True))
             return
