@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "config",
     "fewshot",
     "library",
+    "eval",
 )
 
 

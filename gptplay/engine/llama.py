@@ -314,6 +314,35 @@ class LlamaEngine:
         self._decode(ids[-1:], len(ids) - 1, want_logits=False)
         return out
 
+    def score_choices(
+        self, context: list[int], choices: list[list[int]]
+    ) -> list[list[ScoredToken]]:
+        """Score several continuations of one context, decoding the context only once.
+
+        The context's last logits score every choice's first token; a longer choice adds
+        only its own tokens, which are dropped again, so the cache ends on the context.
+        """
+        if not context:
+            raise ValueError("score_choices needs at least one context token (e.g. BOS)")
+        self.check_fits(len(context) + max((len(c) for c in choices), default=0), "text to score")
+        n_past = self._reuse_prefix(context, limit=len(context) - 1)
+        # the last token of a decode batch always gets logits, so no row is asked for
+        self._decode(context[n_past:], n_past, want_logits=False)
+        first = log_softmax(self._last_logits())
+        out = []
+        for choice in choices:
+            scored = [ScoredToken(t, self.piece(t), float(first[t])) for t in choice[:1]]
+            if len(choice) > 1:
+                lsm = log_softmax(self._decode(choice[:-1], len(context), want_logits=True))
+                scored += [
+                    ScoredToken(t, self.piece(t), float(lsm[i, t]))
+                    for i, t in enumerate(choice[1:])
+                ]
+                self._llm._ctx.kv_cache_seq_rm(-1, len(context), -1)
+                self._llm.n_tokens = len(context)
+            out.append(scored)
+        return out
+
     def _reuse_prefix(self, ids: list[int], limit: int) -> int:
         """Keep the cached positions shared with ``ids`` and drop the rest; return their count."""
         llm = self._llm
