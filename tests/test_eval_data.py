@@ -112,9 +112,9 @@ def test_hub_dataset_resolves_from_a_cache_built_offline(tmp_path, monkeypatch):
     assert resolve_data("someone/sst2:data/train.jsonl") == snap / "data" / "train.jsonl"
     examples = load_examples(resolve_data("someone/sst2:validation"), SPEC)
     assert examples == [Example({"sentence": "b"}, "negative", 1)]
-    with pytest.raises(DataError, match="2 readable files"):
+    with pytest.raises(DataError, match="holds 2 .jsonl/.csv files .*; name one"):
         resolve_data("someone/sst2")  # two files: the user must name one
-    with pytest.raises(DataError, match="0 readable files match"):
+    with pytest.raises(DataError, match="0 of them match 'test'"):
         resolve_data("someone/sst2:test")
 
 
@@ -225,3 +225,25 @@ def test_interrupted_run_keeps_what_finished():
     assert record["interrupted"] and [r["complete"] for r in record["runs"]] == [True, False]
     assert record["summary"][1]["complete"] is False
     assert len(record["runs"][1]["predictions"]) == 2
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(tmp_path, monkeypatch):
+    from gptplay.errors import GptplayError
+    from gptplay.evaluate.plot import write_png
+
+    runs = []
+    evaluate(ScriptedScorer(), TEST, POOL, EvalConfig(shots=(0,)), runs)
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)  # as if not installed
+    with pytest.raises(GptplayError, match=r"--plot needs matplotlib") as info:
+        write_png(tmp_path / "a.png", summarize(runs, SPEC.labels), 0.5, "t")
+    assert "gptplay[plot]" in info.value.hint and not (tmp_path / "a.png").exists()
+
+
+def test_plot_writes_a_png(tmp_path):
+    from gptplay.evaluate.plot import write_png
+
+    runs = []
+    evaluate(ScriptedScorer(), TEST, POOL, EvalConfig(shots=(0, 2), seeds=2, calibrate=True), runs)
+    write_png(tmp_path / "a.png", summarize(runs, SPEC.labels), 0.75, "t")
+    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.png"]  # no temporary file left

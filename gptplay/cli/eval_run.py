@@ -125,7 +125,8 @@ class EvalSession:
                 for cal in (False, True) if s.calibrated is not None else (False,):
                     matrix = shot_confusion(self.runs, s.shots, labels, calibrated=cal)
                     what = "calibrated, " if cal else ""
-                    title = f"{s.shots}-shot ({what}summed over {s.runs} seeds)"
+                    seeds = f"{s.runs} seed{'' if s.runs == 1 else 's'}"
+                    title = f"{s.shots}-shot ({what}summed over {seeds})"
                     out.print(confusion_table(matrix, labels, title))
 
     def record(self, model: str, interrupted: bool) -> dict:

@@ -70,10 +70,10 @@ def pick_file(files: list[str], name: HubName) -> str:
             f"dataset {name.repo} holds no .jsonl or .csv files (it has: {'; '.join(files[:6])}).",
             hint="gptplay reads JSON Lines and CSV; convert the file, then pass it with --data.",
         )
-    what = "matches" if sel else "is one file"
+    which = f"{len(matches)} of them match {sel!r}" if sel else "name one"
     raise DataError(
-        f"dataset {name}: {len(matches)} readable files {what}; its .jsonl/.csv files: {listing}.",
-        hint=f"name one: --data {name.repo}:{readable[0] if readable else 'FILE'}",
+        f"dataset {name.repo} holds {len(readable)} .jsonl/.csv files ({listing}); {which}.",
+        hint=f"like --data {name.repo}:{readable[0] if readable else 'FILE'}",
     )
 
 
