@@ -175,9 +175,11 @@ class ScriptedScorer(LabelScorer):
         self.spec = SPEC
         self.calls = 0
         self.stop_after = stop_after
+        self.seen: list[str] = []
 
     def score(self, demos, fields):
         self.calls += 1
+        self.seen.append(fields["sentence"])
         if self.stop_after is not None and self.calls > self.stop_after:
             raise KeyboardInterrupt
         text = fields["sentence"]
@@ -247,3 +249,13 @@ def test_plot_writes_a_png(tmp_path):
     write_png(tmp_path / "a.png", summarize(runs, SPEC.labels), 0.75, "t")
     assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
     assert [p.name for p in tmp_path.iterdir()] == ["a.png"]  # no temporary file left
+
+
+def test_content_free_inputs_can_be_chosen():
+    scorer = ScriptedScorer()
+    config = EvalConfig(shots=(0,), calibrate=True, content_free=("N/A",))
+    evaluate(scorer, TEST, POOL, config, [])
+    assert scorer.seen == ["N/A"] + [e.fields["sentence"] for e in TEST]
+    scorer = ScriptedScorer()
+    evaluate(scorer, TEST, POOL, EvalConfig(shots=(0,), calibrate=True), [])
+    assert scorer.seen[:3] == ["N/A", "", "[MASK]"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -85,6 +86,15 @@ def eval_cmd(
             rich_help_panel=EVAL,
         ),
     ] = False,
+    content_free: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--content-free",
+            metavar="TEXT",
+            help="A content-free input for --calibrate (repeatable; default: N/A, '', [MASK]).",
+            rich_help_panel=EVAL,
+        ),
+    ] = None,
     balanced: Annotated[
         bool,
         typer.Option("--balanced", help="Class-balanced demonstrations.", rich_help_panel=EVAL),
@@ -146,6 +156,10 @@ def eval_cmd(
     from gptplay.evaluate import EvalConfig
 
     config = EvalConfig(parse_shots(shots), seeds, calibrate, balanced, length_norm)
+    if content_free:
+        if not calibrate:
+            raise UsageError("--content-free is for --calibrate.", hint="add --calibrate.")
+        config = replace(config, content_free=tuple(content_free))
     if plot is not None and plot.suffix.lower() != ".png":
         raise UsageError(f"--plot {plot}: the chart is a PNG file.", hint="like --plot results.png")
     session = EvalSession(task, data, pool, field, limit, parse_vars(var), library, config)

@@ -99,6 +99,7 @@ def to_json(
             "calibrate": config.calibrate,
             "balanced": config.balanced,
             "length_norm": config.length_norm,
+            "content_free": list(config.content_free) if config.calibrate else [],
         },
         "examples": len(gold),
         "majority_baseline": {"label": base_label, "accuracy": base_acc},

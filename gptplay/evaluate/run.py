@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from gptplay.evaluate.data import DataError, Example
 from gptplay.evaluate.score import (
+    CONTENT_FREE,
     LabelScore,
     LabelScorer,
     argmax,
@@ -29,6 +30,7 @@ class EvalConfig:
     calibrate: bool = False
     balanced: bool = False
     length_norm: bool = False
+    content_free: tuple[str, ...] = CONTENT_FREE
 
 
 @dataclass
@@ -134,7 +136,8 @@ def evaluate(
         run = Run(shots, seed, demos, total=len(test))
         runs.append(run)
         if config.calibrate:
-            cf = [values(s, config.length_norm) for s in scorer.content_free(demos)]
+            per_input = scorer.content_free(demos, config.content_free)
+            cf = [values(s, config.length_norm) for s in per_input]
             run.p_cf = content_free_probs(cf)
         for i, example in enumerate(test):
             scores = scorer.score(demos, example.fields)

@@ -68,11 +68,11 @@ class LabelScorer:
             for label, tokens in zip(self.labels, scored)
         ]
 
-    def content_free(self, demos: Sequence[Example]) -> list[list[LabelScore]]:
+    def content_free(
+        self, demos: Sequence[Example], inputs: Sequence[str] = CONTENT_FREE
+    ) -> list[list[LabelScore]]:
         """Label scores for each content-free input (every query field set to it)."""
-        return [
-            self.score(demos, dict.fromkeys(self.spec.query_fields, text)) for text in CONTENT_FREE
-        ]
+        return [self.score(demos, dict.fromkeys(self.spec.query_fields, text)) for text in inputs]
 
 
 def values(scores: Sequence[LabelScore], length_norm: bool = False) -> list[float]:
