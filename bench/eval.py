@@ -3,7 +3,8 @@
 SST-2 dev from ../shared/datasets/ (pool: sst2_train), 4 shots, 1 seed, N examples
 (default 200), the built-in `sst2` prompt, on the embedded model, in one process:
   (a) naive: for every example and every label, forget the cache and evaluate the whole
-      prompt (demonstrations + example + label) from the start;
+      prompt (demonstrations + example + label) from the start, in the same two batches
+      (demonstrations, then the rest) so that the numbers can be compared exactly;
   (b) gptplay: ``evaluate`` with a ``LabelScorer``: demonstrations once, then each example's
       own tokens, then each label's.
 Both score the same prompts and labels. Prints examples/s of each, the speedup b/a and
@@ -55,10 +56,11 @@ def main() -> int:
     naive = []
     for example in test:
         context = engine.tokenize(scorer.prompt(demos, example.fields))
+        prefix = scorer.shared_prefix(demos)
         scores = []
         for label in spec.labels:
-            engine.reset()
-            scored = engine.score_tokens(context, scorer.label_ids[label])
+            engine.reset()  # nothing cached: the whole prompt, in the same two batches
+            (scored,) = engine.score_choices(context, [scorer.label_ids[label]], prefix=prefix)
             scores.append(sum(t.logprob for t in scored))
         naive.append((spec.labels[argmax(scores)], scores))
     t_naive = time.perf_counter() - t0

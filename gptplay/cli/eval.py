@@ -82,7 +82,7 @@ def eval_cmd(
         bool,
         typer.Option(
             "--calibrate",
-            help="Also contextual calibration (N/A, '', [MASK]).",
+            help="Also report accuracy with contextual calibration.",
             rich_help_panel=EVAL,
         ),
     ] = False,

@@ -47,6 +47,7 @@ class LabelScorer:
         self.spec = spec
         self.variables = spec.resolve_variables(variables)
         self.labels = spec.labels
+        self._prefixes: dict[str, int] = {}
         self.label_ids = {
             label: engine.tokenize(spec.continuation(label, self.variables), add_bos=False)
             for label in self.labels
@@ -62,11 +63,28 @@ class LabelScorer:
         """Every label's score after the prompt for these demonstrations and this query."""
         context = self.engine.tokenize(self.prompt(demos, fields))
         choices = [self.label_ids[label] for label in self.labels]
-        scored = self.engine.score_choices(context, choices)
+        prefix = self.shared_prefix(demos)
+        scored = self.engine.score_choices(context, choices, prefix=prefix)
         return [
             LabelScore(label, sum(t.logprob or 0.0 for t in tokens), len(tokens))
             for label, tokens in zip(self.labels, scored)
         ]
+
+    def shared_prefix(self, demos: Sequence[Example]) -> int:
+        """How many leading tokens every prompt with these demonstrations shares.
+
+        They are evaluated once as their own batch, so each example's scores are the same
+        whichever example came before it (and the same as a fresh whole-prompt evaluation
+        in those two batches).
+        """
+        a, b = (self.prompt(demos, dict.fromkeys(self.spec.query_fields, x)) for x in "AB")
+        if a not in self._prefixes:
+            ids_a, ids_b = self.engine.tokenize(a), self.engine.tokenize(b)
+            n = 0
+            while n < min(len(ids_a), len(ids_b)) and ids_a[n] == ids_b[n]:
+                n += 1
+            self._prefixes = {a: n}  # one set of demonstrations at a time
+        return self._prefixes[a]
 
     def content_free(
         self, demos: Sequence[Example], inputs: Sequence[str] = CONTENT_FREE
