@@ -204,6 +204,7 @@ def test_evaluate_predicts_calibrates_and_summarizes():
     assert [p.predicted for p in preds] == ["positive", "positive", "positive", "negative"]
     # p_cf = (0.8, 0.2): only 0.9 stays positive (0.9/0.8 > 0.1/0.2)
     assert runs[0].p_cf == pytest.approx([0.8, 0.2])
+    assert runs[0].cf_inputs["[MASK]"] == pytest.approx([0.8, 0.2])
     assert [p.calibrated for p in preds] == ["positive", "negative", "negative", "negative"]
     zero, two = summarize(runs, SPEC.labels)
     assert zero.accuracy == (0.5, 0.0) and zero.calibrated == (1.0, 0.0)

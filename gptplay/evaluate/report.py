@@ -127,6 +127,7 @@ def _run_json(run: Run, labels: Sequence[str], test_lines: Sequence[int]) -> dic
         "complete": run.complete,
         "demonstrations": [{**d.fields, "label": d.label} for d in run.demos],
         "content_free_probs": None if run.p_cf is None else dict(zip(labels, run.p_cf)),
+        "content_free_inputs": {t: dict(zip(labels, p)) for t, p in run.cf_inputs.items()},
         **run_metrics(run, labels),
         "predictions": [
             {

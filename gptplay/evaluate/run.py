@@ -14,6 +14,7 @@ from gptplay.evaluate.score import (
     argmax,
     calibrate,
     content_free_probs,
+    label_probs,
     values,
 )
 
@@ -52,6 +53,7 @@ class Run:
     seed: int | None
     demos: list[Example]
     p_cf: list[float] | None = None
+    cf_inputs: dict[str, list[float]] = field(default_factory=dict)
     predictions: list[Prediction] = field(default_factory=list)
     total: int = 0
 
@@ -139,6 +141,7 @@ def evaluate(
             per_input = scorer.content_free(demos, config.content_free)
             cf = [values(s, config.length_norm) for s in per_input]
             run.p_cf = content_free_probs(cf)
+            run.cf_inputs = {t: label_probs(v) for t, v in zip(config.content_free, cf)}
         for i, example in enumerate(test):
             scores = scorer.score(demos, example.fields)
             vals = values(scores, config.length_norm)
