@@ -133,13 +133,13 @@ def _choose_one(repo: str, choices: list[Choice], message: str) -> ModelError:
     )
 
 
-def repo_folder(repo: str, cache: Path) -> Path:
-    return cache / ("models--" + repo.replace("/", "--"))
+def repo_folder(repo: str, cache: Path, kind: str = "models") -> Path:
+    return cache / (f"{kind}--" + repo.replace("/", "--"))
 
 
-def cached_snapshot(repo: str, cache: Path) -> Path | None:
+def cached_snapshot(repo: str, cache: Path, kind: str = "models") -> Path | None:
     """The snapshot folder refs/main points to, else the newest one; None if not cached."""
-    folder = repo_folder(repo, cache)
+    folder = repo_folder(repo, cache, kind)
     snapshots = folder / "snapshots"
     ref = folder / "refs" / "main"
     if ref.is_file():

@@ -23,6 +23,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "complete",
     "fewshot",
+    "eval",
     "chat",
     "tui",
     "library",

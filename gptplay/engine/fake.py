@@ -139,6 +139,11 @@ class FakeEngine:
     ) -> list[ScoredToken]:
         return [ScoredToken(t, self.piece(t), math.log(0.5)) for t in continuation]
 
+    def score_choices(
+        self, context: list[int], choices: list[list[int]], *, prefix: int = 0
+    ) -> list[list[ScoredToken]]:
+        return [self.score_tokens(context, c) for c in choices]
+
     def score(self, context: str, continuation: str, *, top: int = 0) -> list[ScoredToken]:
         return self.score_tokens(
             self.tokenize(context), self.tokenize(continuation, False), top=top

@@ -103,6 +103,7 @@ class LlamaEngine:
         self._reader = LogitReader(self.n_vocab)
         self._pieces: dict[int, bytes] = {}
         self.last_prefix_reused = 0  # positions the last score_tokens call took from the cache
+        self._batch_prefix = 0  # cached positions [0, n) that score_choices decoded as one batch
 
     # ---- tokens -------------------------------------------------------------------
 
@@ -344,6 +345,44 @@ class LlamaEngine:
         self._decode(ids[-1:], len(ids) - 1, want_logits=False)
         return out
 
+    def score_choices(
+        self, context: list[int], choices: list[list[int]], *, prefix: int = 0
+    ) -> list[list[ScoredToken]]:
+        """Score several continuations of one context, decoding the context only once.
+
+        The context's last logits score every choice's first token; a longer choice adds
+        only its own tokens, which are dropped again, so the cache ends on the context.
+        With ``prefix``, the first ``prefix`` tokens are one batch (kept in or taken from
+        the cache) and the rest another, whatever the cache held before: llama.cpp rounds
+        differently per batch shape, so this makes the scores independent of call order.
+        """
+        if not context:
+            raise ValueError("score_choices needs at least one context token (e.g. BOS)")
+        self.check_fits(len(context) + max((len(c) for c in choices), default=0), "text to score")
+        prefix = min(prefix, len(context) - 1)
+        n_past = self._reuse_prefix(context, limit=prefix or len(context) - 1)
+        if prefix and (n_past < prefix or self._batch_prefix != prefix):
+            # cached positions decoded in another batch shape would round differently
+            self._reuse_prefix(context, limit=0)
+            self._decode(context[:prefix], 0, want_logits=False)
+            self._batch_prefix = n_past = prefix
+        # the last token of a decode batch always gets logits, so no row is asked for
+        self._decode(context[n_past:], n_past, want_logits=False)
+        first = log_softmax(self._last_logits())
+        out = []
+        for choice in choices:
+            scored = [ScoredToken(t, self.piece(t), float(first[t])) for t in choice[:1]]
+            if len(choice) > 1:
+                lsm = log_softmax(self._decode(choice[:-1], len(context), want_logits=True))
+                scored += [
+                    ScoredToken(t, self.piece(t), float(lsm[i, t]))
+                    for i, t in enumerate(choice[1:])
+                ]
+                self._llm._ctx.kv_cache_seq_rm(-1, len(context), -1)
+                self._llm.n_tokens = len(context)
+            out.append(scored)
+        return out
+
     def _reuse_prefix(self, ids: list[int], limit: int) -> int:
         """Keep the cached positions shared with ``ids`` and drop the rest; return their count."""
         llm = self._llm
@@ -359,6 +398,8 @@ class LlamaEngine:
             self._llm._ctx.kv_cache_seq_rm(-1, 0, -1)
         llm.n_tokens = n
         self.last_prefix_reused = n
+        if n < self._batch_prefix:
+            self._batch_prefix = 0
         return n
 
     def _decode(self, tokens: list[int], n_past: int, want_logits: bool) -> np.ndarray:
