@@ -65,8 +65,9 @@ def engine_loop(engine, n: int) -> tuple[int, float]:
 def logprobs_loop(llm, n: int) -> tuple[int, float]:
     """(c): llama-cpp-python's logprobs=5 path (needs logits_all=True)."""
     count, first = 0, 0.0
-    for _ in llm.create_completion(PROMPT, max_tokens=n, temperature=0.8, seed=SEED,
-                                   logprobs=5, stream=True):
+    for _ in llm.create_completion(
+        PROMPT, max_tokens=n, temperature=0.8, seed=SEED, logprobs=5, stream=True
+    ):
         count += 1
         if count == 1:
             first = time.perf_counter()
@@ -86,16 +87,21 @@ def child(which: str, n: int) -> None:
         from gptplay.engine.llama import _silence_llama_log
 
         _silence_llama_log(llama_cpp)
-        llm = llama_cpp.Llama(model_path=path, n_ctx=N_CTX, logits_all=(which == "c"),
-                              swa_full=True, verbose=False)
+        llm = llama_cpp.Llama(
+            model_path=path, n_ctx=N_CTX, logits_all=(which == "c"), swa_full=True, verbose=False
+        )
         count, rate = (raw_loop if which == "a" else logprobs_loop)(llm, n)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"tokens": count, "tok_s": rate, "peak_mb": peak_mb}))
 
 
 def run_child(which: str, n: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", which, "--tokens", str(n)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", which, "--tokens", str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -131,20 +137,26 @@ def main() -> None:
     mem = {w: run_child(w, args.tokens) for w in (["a", "b"] if args.skip_c else ["a", "b", "c"])}
     a, b = statistics.median(rates["a"]), statistics.median(rates["b"])
     print(f"{'variant':<52}{'tokens':>7}{'tok/s':>9}{'peak MB':>9}")
-    rows = [("a", "(a) raw Llama.generate, no probabilities", a),
-            ("b", "(b) gptplay engine, probabilities + top-5", b)]
+    rows = [
+        ("a", "(a) raw Llama.generate, no probabilities", a),
+        ("b", "(b) gptplay engine, probabilities + top-5", b),
+    ]
     if "c" in mem:
         rows.append(("c", "(c) create_completion(logprobs=5), logits_all", mem["c"]["tok_s"]))
     for key, label, rate in rows:
-        print(f"{label:<52}{counts.get(key, mem[key]['tokens']):>7}{rate:>9.1f}"
-              f"{mem[key]['peak_mb']:>9.0f}")
+        print(
+            f"{label:<52}{counts.get(key, mem[key]['tokens']):>7}{rate:>9.1f}"
+            f"{mem[key]['peak_mb']:>9.0f}"
+        )
     print(f"(a) runs tok/s: {', '.join(f'{r:.1f}' for r in rates['a'])}")
     print(f"(b) runs tok/s: {', '.join(f'{r:.1f}' for r in rates['b'])}")
     print(f"b/a tokens/s: {b / a:.3f}   (target >= 0.95)")
     print(f"b/a peak memory: {mem['b']['peak_mb'] / mem['a']['peak_mb']:.3f}   (target <= 1.10)")
     if "c" in mem:
-        print(f"c/a tokens/s: {mem['c']['tok_s'] / a:.3f}   "
-              f"c/a peak memory: {mem['c']['peak_mb'] / mem['a']['peak_mb']:.3f}")
+        print(
+            f"c/a tokens/s: {mem['c']['tok_s'] / a:.3f}   "
+            f"c/a peak memory: {mem['c']['peak_mb'] / mem['a']['peak_mb']:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@ Same prompt, seed and N tokens (default 256) on the embedded model, in one proce
 Both are timed between the first and the last token. (a) and (b) alternate over several
 repetitions and the medians are compared. Target: b/a >= 0.90.
 
+Both run with the TUI's own thread count (one core fewer than the machine has, unless
+--threads says otherwise: the screen needs a core); for reference, (a0) is the engine
+alone with every core, the CLI's default.
+
     python bench/tui.py [--tokens 256] [--reps 3] [--threads N]
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import statistics
 import time
@@ -75,10 +80,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
     args = parser.parse_args()
 
+    from gptplay.cli.tui import screen_threads
     from gptplay.engine.llama import LlamaEngine
     from gptplay.models import embedded_model_path
 
-    engine = LlamaEngine(embedded_model_path(), n_ctx=2048, n_threads=args.threads)
+    threads = args.threads or screen_threads()
+    full = LlamaEngine(embedded_model_path(), n_ctx=2048)
+    engine_rate(full, 16)
+    a0 = statistics.median(engine_rate(full, args.tokens)[1] for _ in range(args.reps))
+    del full
+    engine = LlamaEngine(embedded_model_path(), n_ctx=2048, n_threads=threads)
     engine_rate(engine, 16)  # warm up: first-call costs belong to neither side
     a_rates, b_rates = [], []
     for rep in range(args.reps):
@@ -92,8 +103,10 @@ def main() -> None:
             f"{b:.1f} tok/s in {frames} repaints · {time.perf_counter() - t0:.1f} s"
         )
     a_med, b_med = statistics.median(a_rates), statistics.median(b_rates)
+    print(f"threads: {threads} (TUI) · {os.cpu_count()} cores")
     print(f"median tok/s: (a) engine alone {a_med:.1f} · (b) shown in the TUI {b_med:.1f}")
     print(f"ratio b/a: {b_med / a_med:.3f} (target >= 0.90)")
+    print(f"(a0) engine alone, every core: {a0:.1f} tok/s · b/a0: {b_med / a0:.3f}")
 
 
 if __name__ == "__main__":

@@ -118,7 +118,11 @@ def sampling(
     return params
 
 
-def load(opts: ModelOptions, notify: Callable[[str, bool], None] | None = None):
+def load(
+    opts: ModelOptions,
+    notify: Callable[[str, bool], None] | None = None,
+    default_threads: int | None = None,
+):
     """Resolve and load the model: flags, then config.toml, then defaults (llama_cpp lazily)."""
     from gptplay.config import load_config
     from gptplay.engine import load_engine
@@ -131,7 +135,7 @@ def load(opts: ModelOptions, notify: Callable[[str, bool], None] | None = None):
     engine = load_engine(
         resolved.path,
         n_ctx=pick("--ctx", opts.n_ctx, 4096, config.ctx),
-        n_threads=pick("--threads", opts.threads, None, config.threads),
+        n_threads=pick("--threads", opts.threads, default_threads, config.threads),
         n_gpu_layers=gpu_layers,
         verbose=opts.verbose,
         model_name=resolved.name,

@@ -102,10 +102,26 @@ class TokenView(ScrollView, can_focus=True):
         for event in new:
             self.tokens.append(event)
             self._place(len(self.tokens) - 1, event)
-        self.virtual_size = Size(self._wrap, len(self._lines))
+        self._grow(Size(self._wrap, len(self._lines)))
         self.refresh_lines(first_line, len(self._lines) - first_line)
         if follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def _grow(self, size: Size) -> None:
+        """Take a larger virtual size without a layout pass of the whole screen.
+
+        Assigning ``virtual_size`` re-lays every widget on the screen (about 50 ms here,
+        once per new line while streaming, stolen from llama.cpp's threads). The view's own
+        region does not change unless its scrollbar appears, so only then is a layout due.
+        """
+        if size == self.virtual_size:
+            return
+        height = self.scrollable_content_region.height
+        if self.show_vertical_scrollbar or size.height <= height:
+            self.set_reactive(TokenView.virtual_size, size)
+            self._scroll_update(size)  # Textual's own path for a size change without layout
+        else:
+            self.virtual_size = size  # the scrollbar appears: the region changes
 
     # ---- wrapping ---------------------------------------------------------------
 
