@@ -126,16 +126,16 @@ class ChatPane(ChatCommands, Vertical):
         if self.busy:
             view = self.reply_turn.body if self.reply_turn else None
             n = len(view.tokens) if isinstance(view, ReplyView) else 0
-            text = Text(" replying · Escape stops ", "bold")
-            text.append(f"{n} tokens", "dim")
+            text = Text(" replying · Escape stops", "bold")
+            text.append(f" · {n} tokens", "dim")
             return text
-        text = Text(" chat · Enter sends · Ctrl+R retries ", "bold")
+        text = Text(" chat · Enter sends · Ctrl+R retries", "bold")
         c = self.session.last_completion
         parts = [f"{len(self.session.conversation.messages)} messages"]
         if c is not None:
             parts.append(f"context {c.prompt_tokens + c.tokens}/{self.engine.n_ctx}")
             parts.append(f"seed {c.seed}")
-        text.append(" · ".join(parts), "dim")
+        text.append("".join(f" · {part}" for part in parts), "dim")
         return text
 
     # ---- input ------------------------------------------------------------------
