@@ -114,18 +114,8 @@ def chat(
     engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
     fmt = choose_format(engine, template, library)
     merged = {**DEFAULTS, **fmt.params, **{k: v for k, v in given.items() if v is not None}}
-    params = o.sampling(
-        float(merged["temperature"]),
-        int(merged["top_k"]),
-        float(merged["top_p"]),
-        float(merged["min_p"]),
-        float(merged["repeat_penalty"]),
-        float(merged["presence_penalty"]),
-        float(merged["frequency_penalty"]),
-        int(merged["max_tokens"]),
-        stop,
-        seed if seed is not None else fmt.params.get("seed"),
-    )
+    seed = seed if seed is not None else fmt.params.get("seed")
+    params = o.sampling_from(merged, stop, seed)
     session = ChatSession(
         engine,
         fmt,

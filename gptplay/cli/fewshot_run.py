@@ -48,18 +48,8 @@ class FewshotRun:
         self.composed = compose(self.spec, self.shots, fields, variables, self.select, self.seed)
         merged = {**DEFAULTS, **self.spec.params, **self.given}
         stop = list(self.stop) if self.stop is not None else list(self.spec.stop)
-        self.params = o.sampling(
-            float(merged["temperature"]),
-            int(merged["top_k"]),
-            float(merged["top_p"]),
-            float(merged["min_p"]),
-            float(merged["repeat_penalty"]),
-            float(merged["presence_penalty"]),
-            float(merged["frequency_penalty"]),
-            int(merged["max_tokens"]),
-            stop,
-            self.seed if self.seed is not None else self.spec.params.get("seed"),
-        )
+        seed = self.seed if self.seed is not None else self.spec.params.get("seed")
+        self.params = o.sampling_from(merged, stop, seed)
 
     def saved_spec(self) -> PromptSpec:
         """The composed prompt as a spec: chosen demonstrations, variables and parameters."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -116,6 +116,24 @@ def sampling(
     )
     params.validate()
     return params
+
+
+def sampling_from(
+    values: Mapping[str, object], stop: list[str] | None, seed: int | None
+) -> SamplingParams:
+    """``sampling`` from a merged mapping (built-in, then a prompt's [params], then flags)."""
+    return sampling(
+        float(values["temperature"]),
+        int(values["top_k"]),
+        float(values["top_p"]),
+        float(values["min_p"]),
+        float(values["repeat_penalty"]),
+        float(values["presence_penalty"]),
+        float(values["frequency_penalty"]),
+        int(values["max_tokens"]),
+        stop,
+        seed,
+    )
 
 
 def load(
