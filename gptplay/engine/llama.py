@@ -144,11 +144,7 @@ class LlamaEngine:
         refresh the logits, unless they are still those of a live decode.
         """
         llm = self._llm
-        n = 0
-        for a, b in zip(llm.input_ids[: llm.n_tokens], ids):
-            if a != b:
-                break
-            n += 1
+        n = self._shared_prefix(ids)
         if n == len(ids) and not (llm.n_tokens == n and not llm._requires_eval):
             n -= 1
         return max(n, 0)
@@ -165,6 +161,7 @@ class LlamaEngine:
         """Forget the KV cache, so the next call evaluates its whole prompt afresh."""
         self._llm._ctx.kv_cache_seq_rm(-1, 0, -1)
         self._llm.reset()
+        self._batch_prefix = 0
 
     # ---- generation ---------------------------------------------------------------
 
@@ -239,6 +236,8 @@ class LlamaEngine:
         utf8 = Utf8Stream()
         budget = min(params.max_tokens, self.n_ctx - len(ids))
         state["cached"] = self.cached_prefix(ids)
+        if state["cached"] < self._batch_prefix:  # generate() rewrites past the cached part
+            self._batch_prefix = 0
         t0 = time.perf_counter()
         gen = llm.generate(
             ids,
@@ -383,21 +382,27 @@ class LlamaEngine:
             out.append(scored)
         return out
 
-    def _reuse_prefix(self, ids: list[int], limit: int) -> int:
-        """Keep the cached positions shared with ``ids`` and drop the rest; return their count."""
+    def _shared_prefix(self, ids: list[int]) -> int:
+        """How many leading tokens of ``ids`` the KV cache already holds."""
         llm = self._llm
-        cached = llm.input_ids[: llm.n_tokens]
         n = 0
-        for a, b in zip(cached, ids):
+        for a, b in zip(llm.input_ids[: llm.n_tokens], ids):
             if a != b:
                 break
             n += 1
-        n = min(n, limit)
+        return n
+
+    def _reuse_prefix(self, ids: list[int], limit: int) -> int:
+        """Keep the cached positions shared with ``ids`` and drop the rest; return their count."""
+        llm = self._llm
+        n = min(self._shared_prefix(ids), limit)
         if not self._llm._ctx.kv_cache_seq_rm(-1, n, -1):
             n = 0
             self._llm._ctx.kv_cache_seq_rm(-1, 0, -1)
         llm.n_tokens = n
         self.last_prefix_reused = n
+        if n < self._batch_prefix:  # cut inside that batch: it is no longer one batch of n
+            self._batch_prefix = 0
         if n < self._batch_prefix:
             self._batch_prefix = 0
         return n
