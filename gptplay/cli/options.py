@@ -21,7 +21,7 @@ ModelOpt = Annotated[
         "--model",
         "-m",
         help="A .gguf path, 'default' (embedded Gemma 3 270M), an alias from config.toml, "
-        "or OWNER/REPO[:QUANT] on the Hugging Face Hub.",
+        "OWNER/REPO[:QUANT] on the Hugging Face Hub, or a server's http://HOST:PORT.",
         rich_help_panel=MODEL,
     ),
 ]
@@ -149,6 +149,11 @@ def load(
 
     config = load_config()
     resolved = resolve_model(opts.model, config)
+    if resolved.remote is not None:
+        from gptplay.engine.remote import connect_model
+
+        ctx = pick("--ctx", opts.n_ctx, None, config.ctx)
+        return connect_model(resolved, ctx, notify or print_notice)
     gpu_layers = pick("--gpu-layers", opts.gpu_layers, 0, config.gpu_layers)
     engine = load_engine(
         resolved.path,
