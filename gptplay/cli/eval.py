@@ -139,6 +139,16 @@ def eval_cmd(
             rich_help_panel=EVAL,
         ),
     ] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            max=64,
+            help="Requests kept in flight on a model server (results do not depend on it).",
+            rich_help_panel=EVAL,
+        ),
+    ] = 1,
     library: LibraryOpt = None,
     model: o.ModelOpt = None,
     ctx: o.CtxOpt = 4096,
@@ -166,6 +176,13 @@ def eval_cmd(
     session.prepare()
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
+    if concurrency > 1 and not getattr(engine, "concurrent", False):
+        raise UsageError(
+            f"--concurrency {concurrency} is for a model server: the local model scores one "
+            "example at a time.",
+            hint="drop --concurrency, or pass --model http://HOST:PORT.",
+        )
+    session.concurrency = concurrency
     interrupted = session.run(engine, err)
     session.report(out, show_confusion)
     if output is not None:

@@ -62,7 +62,10 @@ def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console
     """Print each event as it arrives; on Ctrl-C keep what was printed and mark it cancelled."""
     from gptplay import render
 
+    from gptplay.engine.remote_http import StreamCutError
+
     interrupted = False
+    cut: StreamCutError | None = None
     if not opts.json and opts.probs and out.is_terminal and not opts.quiet:
         err.print(render.legend())
     try:
@@ -75,6 +78,8 @@ def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console
                 out.file.flush()
     except KeyboardInterrupt:
         interrupted = True
+    except StreamCutError as exc:  # a server stopped mid-stream: keep the text, then say why
+        cut = exc
     completion = stream.completion
     assert completion is not None
     if interrupted:
@@ -92,4 +97,6 @@ def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console
     if interrupted:
         err.print("[yellow]interrupted: stopped by Ctrl-C; the text above is kept.[/]")
         sys.exit(EXIT_INTERRUPTED)
+    if cut is not None:
+        raise cut
     return completion

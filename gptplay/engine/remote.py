@@ -28,7 +28,7 @@ from gptplay.engine.types import (
 from gptplay.errors import ContextOverflowError
 
 DEFAULT_CTX = 4096
-SCORE_TOP = 100  # top-K asked for at each position when a server has no prompt logprobs
+SCORE_TOP = 1000  # top-K asked for at a label position when a server has no prompt logprobs
 
 
 def is_url(name: str) -> bool:
