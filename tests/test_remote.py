@@ -1,0 +1,178 @@
+"""The remote engine against a real server: llama-cpp-python's OpenAI-compatible server
+on the embedded model, compared with the local engine on the same model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gptplay.engine.remote import connect
+from gptplay.engine.types import SamplingParams
+from tests.conftest import SHARED, run_cli
+from tests.remote_servers import llama_cpp_server
+
+pytestmark = pytest.mark.model
+
+GREEDY = SamplingParams(temperature=0.0, max_tokens=8)
+SST2 = SHARED / "datasets" / "sst2_dev.jsonl"
+
+
+@pytest.fixture(scope="module")
+def server(model_path, tmp_path_factory):
+    log = tmp_path_factory.mktemp("server") / "llama_cpp_server.log"
+    with llama_cpp_server(model_path, log) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def remote(server):
+    notices: list[str] = []
+    engine = connect(server, notify=lambda text, warning: notices.append(text), n_ctx=1024)
+    engine.notices = notices
+    return engine
+
+
+def test_the_probe_recognises_llama_cpp_python_and_says_what_it_lacks(remote, server):
+    assert remote.server_kind == "llama-cpp-python"
+    assert remote.model_name == f"gemma-3-270m-q4_k_m.gguf @ {server}"
+    assert remote.n_ctx == 1024
+    remote.stream("Hi", GREEDY, top=2).run()
+    assert any("sends token text, not ids" in n for n in remote.notices)
+
+
+def test_tokens_are_the_local_engines(engine, remote):
+    for text in ["The capital of France is", "naïve café ☕", "  two  spaces\n\nand lines"]:
+        assert remote.tokenize(text) == engine.tokenize(text)
+        assert remote.tokenize(text, add_bos=False) == engine.tokenize(text, add_bos=False)
+    ids = engine.tokenize("Paris is lovely", add_bos=False)
+    assert remote.detokenize(ids) == engine.detokenize(ids)
+    assert [p.bytes for p in remote.pieces("a café")][1:] == [
+        p.bytes for p in engine.pieces("a café")
+    ][1:]
+
+
+def test_greedy_completion_text_logprobs_and_alternatives_match_the_local_engine(engine, remote):
+    prompt = "The three primary colours are"
+    local = engine.stream(prompt, GREEDY, top=5).run()
+    served = remote.stream(prompt, GREEDY, top=5).run()
+    assert served.text == local.text
+    assert served.tokens == local.tokens == 8
+    assert served.finish_reason == local.finish_reason == "length"
+    for mine, theirs in zip(served.events, local.events):
+        assert mine.bytes == theirs.bytes
+        assert mine.id == theirs.id  # looked up with the server's tokenizer after the stream
+        assert abs(mine.logprob - theirs.logprob) < 1e-2
+        assert [a.id for a in mine.top[:3]] == [a.id for a in theirs.top[:3]]
+        for a, b in zip(mine.top[:3], theirs.top[:3]):
+            assert abs(a.logprob - b.logprob) < 1e-2
+
+
+def test_stop_sequences_and_the_seed_are_honoured(remote):
+    params = SamplingParams(temperature=0.0, max_tokens=20, stop=(".",), seed=7)
+    done = remote.stream("Water is wet", params, top=0, probs=False).run()
+    assert "." not in done.text and done.finish_reason == "stop"
+    assert done.seed == 7
+
+
+def test_label_scores_agree_with_the_local_engine(engine, remote):
+    context = engine.tokenize("Review: a gorgeous , witty , seductive movie .\nSentiment:")
+    labels = [engine.tokenize(" positive", False), engine.tokenize(" negative", False)]
+    local = engine.score_choices(context, labels)
+    served = remote.score_choices(context, labels)
+    for a, b in zip(served, local):
+        # llama.cpp's quantized kernels round differently per batch shape (~0.1 nats on
+        # this Q4 model), and a server splits prompts by what its cache already holds
+        assert abs(a[0].logprob - b[0].logprob) < 0.3
+    assert "top-1000" in remote.scoring_report()
+
+
+def test_cli_complete_streams_json_from_the_server(server):
+    result = run_cli(
+        "complete",
+        "Once upon a time",
+        "--model",
+        server,
+        "-t",
+        "0",
+        "-n",
+        "4",
+        "--json",
+        "--top",
+        "2",
+    )
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    tokens, summary = records[:-1], records[-1]
+    assert len(tokens) == 4 and summary["type"] == "summary"
+    assert summary["finish_reason"] == "length" and summary["model"].endswith(server)
+    assert summary["text"] == "".join(t["text"] for t in tokens)
+    assert all(len(t["top"]) == 2 for t in tokens)
+
+
+@pytest.mark.skipif(not SST2.exists(), reason="../shared/datasets/sst2_dev.jsonl is not here")
+def test_eval_sst2_gives_the_local_engines_predictions(engine, server, tmp_path):
+    from gptplay.evaluate import EvalConfig, LabelScorer, evaluate, load_examples, subset
+    from gptplay.evaluate.data import parse_field_map
+    from gptplay.library import load_prompt
+
+    out = tmp_path / "remote.json"
+    served = run_cli(
+        "eval",
+        "sst2",
+        "--data",
+        str(SST2),
+        "--limit",
+        "50",
+        "--shots",
+        "0",
+        "--model",
+        server,
+        "-o",
+        str(out),
+        timeout=300,
+    )
+    assert served.returncode == 0, served.stderr
+    assert "n_probs method" in served.stdout  # the report says how labels were scored
+    remote = json.loads(out.read_text())["runs"][0]["predictions"]
+    spec = load_prompt("sst2")
+    test = subset(load_examples(SST2, spec, parse_field_map(None, spec)), 50)
+    local = evaluate(LabelScorer(engine, spec), test, [], EvalConfig(shots=(0,)), [])
+    assert len(remote) == len(local[0].predictions) == 50
+    assert [p["predicted"] for p in remote] == [p.predicted for p in local[0].predictions]
+
+
+@pytest.mark.skipif(not SST2.exists(), reason="../shared/datasets/sst2_dev.jsonl is not here")
+def test_eval_concurrency_does_not_change_the_results(server, tmp_path):
+    args = [
+        "eval",
+        "sst2",
+        "--data",
+        str(SST2),
+        "--limit",
+        "12",
+        "--shots",
+        "0,1",
+        "--seeds",
+        "1",
+        "--model",
+        server,
+    ]
+    one = run_cli(*args, "-o", str(tmp_path / "one.json"), timeout=300)
+    three = run_cli(*args, "--concurrency", "3", "-o", str(tmp_path / "three.json"), timeout=300)
+    assert one.returncode == 0 and three.returncode == 0, three.stderr
+
+    def scores(name):
+        runs = json.loads((tmp_path / name).read_text())["runs"]
+        return [[(p["predicted"], p["scores"]) for p in r["predictions"]] for r in runs]
+
+    assert scores("one.json") == scores("three.json")
+
+
+def test_concurrency_is_refused_for_the_local_model():
+    result = run_cli(
+        "eval", "sst2", "--data", str(SST2), "--limit", "2", "--shots", "0", "--concurrency", "2"
+    )
+    assert result.returncode == 2
+    assert "--concurrency 2 is for a model server" in result.stderr
+    assert "Traceback" not in result.stderr
