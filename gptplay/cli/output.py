@@ -61,7 +61,6 @@ def summary_json(c: Completion) -> dict:
 def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console) -> Completion:
     """Print each event as it arrives; on Ctrl-C keep what was printed and mark it cancelled."""
     from gptplay import render
-
     from gptplay.engine.remote_http import StreamCutError
 
     interrupted = False

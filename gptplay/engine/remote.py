@@ -181,6 +181,8 @@ class RemoteEngine:
             inner = self.api.generate(prompt, params, seed, budget, top, probs, sampled, state)
             try:
                 for raw in inner:
+                    if counts["n"] >= budget:  # read on to the server's last event (its counts)
+                        continue
                     if counts["first"] is None:
                         counts["first"] = time.perf_counter() - start
                     counts["n"] += 1
@@ -190,14 +192,12 @@ class RemoteEngine:
                     if matcher.stopped:
                         state.finish = "stop"
                         return
-                    if counts["n"] >= budget:
-                        state.finish = "length" if budget == params.max_tokens else "context"
-                        state.done = True
-                        break
                     if cancel is not None and cancel():
                         state.finish = "cancelled"
                         return
-                if not state.done:
+                if counts["n"] >= budget:
+                    state.finish = "length" if budget == params.max_tokens else "context"
+                elif not state.done:
                     raise StreamCutError(
                         f"{self.url} closed the stream after {counts['n']} tokens without "
                         "saying it was finished.",
