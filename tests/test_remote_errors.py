@@ -217,3 +217,32 @@ def test_an_api_key_comes_from_the_environment_and_is_sent(monkeypatch):
     missing = RemoteModel(url, api_key_env="GPTPLAY_TEST_NO_SUCH_KEY")
     with pytest.raises(Exception, match=r"\$GPTPLAY_TEST_NO_SUCH_KEY, which is not set"):
         missing.api_key()
+
+
+def test_a_config_alias_names_the_server_the_model_and_where_the_key_is(user_dirs):
+    seen = []
+
+    def serve(req, path, body):
+        seen.append((path, req.headers.get("Authorization"), body and body.get("model")))
+        if path == "/v1/models":
+            return send_json(req, {"data": [{"id": "a"}, {"id": "b", "owned_by": "x"}]})
+        start_sse(req)
+        send_event(req, chunk("ok", finish="stop"))
+        send_event(req, "[DONE]")
+
+    with scripted_server(serve) as url:
+        user_dirs.mkdir(parents=True, exist_ok=True)
+        (user_dirs / "config.toml").write_text(
+            f'[aliases]\nbig = {{ url = "{url}", model = "b", api_key_env = "BIG_KEY" }}\n'
+        )
+        result = run_cli(
+            "complete", "hi", "--model", "big", "--ctx", "512", env={"BIG_KEY": "k123"}
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("ok")
+        assert ("/v1/completions", "Bearer k123", "b") in seen
+        missing = run_cli("complete", "hi", "--model", "big", env={"BIG_KEY": ""})
+    assert_one_line_error(
+        missing, "reads its API key from $BIG_KEY, which is not set", "export BIG_KEY="
+    )
+    assert "k123" not in (user_dirs / "config.toml").read_text()

@@ -150,9 +150,12 @@ def load(
     config = load_config()
     resolved = resolve_model(opts.model, config)
     if resolved.remote is not None:
+        from gptplay.cli.defaults import flag_given
         from gptplay.engine.remote import connect_model
 
-        ctx = pick("--ctx", opts.n_ctx, None, config.ctx)
+        # a server reports its own context size; --ctx (or config) only stands in for one
+        # that does not
+        ctx = opts.n_ctx if flag_given("--ctx") else config.ctx
         return connect_model(resolved, ctx, notify or print_notice)
     gpu_layers = pick("--gpu-layers", opts.gpu_layers, 0, config.gpu_layers)
     engine = load_engine(
