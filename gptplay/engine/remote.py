@@ -367,7 +367,7 @@ class RemoteEngine:
         if look not in table:
             if self.api.caps.echo:  # exact, one request for the whole prompt
                 (row,) = self.api.prompt_scores(ids + [token], len(ids), top)
-                self._used("echo", 1)
+                self._used("prompt_logprobs" if self.api.caps.prompt_logprobs else "echo", 1)
                 return ScoredToken(token, data, row[0])
             raise RemoteError(
                 f"token {data.decode('utf-8', 'replace')!r} (id {token}) is not among the "
