@@ -8,27 +8,27 @@ llama-cpp-python's server, others). What a server cannot give is said once throu
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 
 from gptplay.engine.base import CancelCheck, Stream
 from gptplay.engine.decode import Utf8Stream
-from gptplay.engine.remote_api import GenState, Key, OpenAIApi, RawToken, ServerApi
+from gptplay.engine.remote_api import GenState, RawToken, ServerApi
 from gptplay.engine.remote_http import DEFAULT_TIMEOUT_S, Http, RemoteError, StreamCutError
+from gptplay.engine.remote_score import RemoteScoring
 from gptplay.engine.stops import StopMatcher
 from gptplay.engine.types import (
     Alternative,
     ChatInfo,
     Completion,
     SamplingParams,
-    ScoredToken,
     TokenEvent,
     TokenPiece,
 )
 from gptplay.errors import ContextOverflowError
 
 DEFAULT_CTX = 4096
-SCORE_TOP = 1000  # top-K asked for at a label position when a server has no prompt logprobs
 
 
 def is_url(name: str) -> bool:
@@ -38,6 +38,7 @@ def is_url(name: str) -> bool:
 def probe(http: Http, model: str | None = None) -> ServerApi:
     """What the server at ``http`` is: llama-server, vLLM, llama-cpp-python or OpenAI-like."""
     from gptplay.engine.remote_llama import LlamaServerApi
+    from gptplay.engine.remote_openai import OpenAIApi
 
     props = http.probe("/props")
     if isinstance(props, dict) and "default_generation_settings" in props:
@@ -85,7 +86,7 @@ def connect(
     return RemoteEngine(http, probe(http, model), n_ctx=n_ctx, notify=notify, name=name)
 
 
-class RemoteEngine:
+class RemoteEngine(RemoteScoring):
     """A model behind an HTTP server, with the same interface as the local LlamaEngine."""
 
     concurrent = True  # several requests may be in flight at once (eval --concurrency)
@@ -108,6 +109,7 @@ class RemoteEngine:
         self._said: set[str] = set()
         self._ids: dict[bytes, int] = {}  # token text -> id, for servers that send only text
         self.scoring_methods: dict[str, int] = {}  # method -> label tokens scored with it
+        self._lock = threading.Lock()
         if api.n_ctx is None and n_ctx is None:
             self.say(
                 f"{self.url} does not report its context size; assuming {DEFAULT_CTX} tokens "
@@ -307,99 +309,6 @@ class RemoteEngine:
                 alts if sampled else (),
             )
         return TokenEvent(token, data, text, raw.logprob if probs else None, alts if probs else ())
-
-    # ---- scoring ------------------------------------------------------------------
-
-    def score(self, context: str, continuation: str, *, top: int = 0) -> list[ScoredToken]:
-        ids = self.tokenize(context)
-        return self.score_tokens(ids, self.tokenize(continuation, add_bos=False), top=top)
-
-    def score_tokens(
-        self, context: list[int], continuation: list[int], *, top: int = 0
-    ) -> list[ScoredToken]:
-        """Each continuation token's log-probability: from prompt logprobs where the server
-        has them, else from the top-K at each position (one request per token)."""
-        if not context:
-            raise ValueError("score_tokens needs at least one context token (e.g. BOS)")
-        ids = list(context) + list(continuation)
-        self.check_fits(len(ids), "text to score")
-        caps = self.api.caps
-        if caps.prompt_logprobs or caps.echo:
-            rows = self.api.prompt_scores(ids, len(context), top)
-            self._used("prompt_logprobs" if caps.prompt_logprobs else "echo", len(continuation))
-            return [
-                ScoredToken(
-                    t,
-                    self.piece(t),
-                    row[0],
-                    tuple(Alternative(i if i is not None else -1, b, lp) for i, b, lp in row[1]),
-                )
-                for t, row in zip(continuation, rows)
-            ]
-        return [self._from_top(ids[:pos], ids[pos], top) for pos in range(len(context), len(ids))]
-
-    def score_choices(
-        self, context: list[int], choices: list[list[int]], *, prefix: int = 0
-    ) -> list[list[ScoredToken]]:
-        """Score continuations of one context; the context's top-K serves every first token."""
-        if not context:
-            raise ValueError("score_choices needs at least one context token (e.g. BOS)")
-        self.check_fits(len(context) + max((len(c) for c in choices), default=0), "text to score")
-        cache: dict[tuple[int, ...], dict[Key, float]] = {}
-        return [
-            [self._from_top(list(context) + choice[:j], t, 0, cache) for j, t in enumerate(choice)]
-            for choice in choices
-        ]
-
-    def _from_top(
-        self, ids: list[int], token: int, top: int, cache: dict | None = None
-    ) -> ScoredToken:
-        """``token``'s log-probability after ``ids``, read from the server's top-K there."""
-        k = max(SCORE_TOP if self.api.caps.max_top is None else self.api.caps.max_top, top)
-        key = tuple(ids)
-        table = cache.get(key) if cache is not None else None
-        if table is None:
-            table = self.api.next_top(ids, k)
-            if cache is not None:
-                cache[key] = table
-        data = self.piece(token)
-        look: Key = token if self.api.caps.token_ids else data
-        if look not in table:
-            if self.api.caps.echo:  # exact, one request for the whole prompt
-                (row,) = self.api.prompt_scores(ids + [token], len(ids), top)
-                self._used("prompt_logprobs" if self.api.caps.prompt_logprobs else "echo", 1)
-                return ScoredToken(token, data, row[0])
-            raise RemoteError(
-                f"token {data.decode('utf-8', 'replace')!r} (id {token}) is not among the "
-                f"top {k} the server at {self.url} reports at position {len(ids)}, and it has "
-                "no prompt log-probabilities, so its log-probability is unknown.",
-                hint="raise the server's n_probs limit, shorten the label words, or serve the "
-                "model with vLLM (prompt_logprobs) for exact scores.",
-            )
-        self._used(f"top-{k}", 1)
-        ranked = sorted(table.items(), key=lambda kv: -kv[1])[:top]
-        alts = tuple(
-            Alternative(
-                a if isinstance(a, int) else -1, self.piece(a) if isinstance(a, int) else a, lp
-            )
-            for a, lp in ranked
-        )
-        return ScoredToken(token, data, table[look], alts)
-
-    def _used(self, method: str, n: int) -> None:
-        self.scoring_methods[method] = self.scoring_methods.get(method, 0) + n
-
-    def scoring_report(self) -> str:
-        """Which method gave the label log-probabilities, for eval's report."""
-        names = {
-            "echo": "echoed prompt log-probabilities",
-            "prompt_logprobs": "vLLM's prompt_logprobs",
-        }
-        parts = [
-            f"{names.get(m, f'the {m} next-token log-probabilities (n_probs method)')} for {n}"
-            for m, n in sorted(self.scoring_methods.items())
-        ]
-        return f"label tokens scored on {self.url} ({self.server_kind}): " + ", ".join(parts)
 
 
 def connect_model(resolved, n_ctx: int | None, notify) -> RemoteEngine:
