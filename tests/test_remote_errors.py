@@ -125,16 +125,18 @@ def test_a_stream_that_stalls_midway_is_cut_after_the_timeout():
     assert "did not answer /v1/completions within 0.5 s" in caught.value.message
 
 
-def test_a_finished_stream_is_not_an_error():
+@pytest.mark.parametrize("ending", ["finish_reason", "[DONE] only"])
+def test_a_finished_stream_is_not_an_error(ending):
     def fine(req, body):
         start_sse(req)
         send_event(req, chunk("Hi"))
-        send_event(req, chunk("!", finish="length"))
+        send_event(req, chunk("!", finish="length" if ending == "finish_reason" else None))
         send_event(req, "[DONE]")
 
     with openai_server(fine) as url:
         done = connect(url, n_ctx=512).stream("x", PARAMS, top=1).run()
-    assert done.text == "Hi!" and done.finish_reason == "length"
+    assert done.text == "Hi!"
+    assert done.finish_reason == "length"
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from gptplay.errors import GptplayError
 
 DEFAULT_TIMEOUT_S = 60.0
+DONE: dict = {"[DONE]": True}  # what sse() yields for the OpenAI end-of-stream marker
 
 
 class RemoteError(GptplayError):
@@ -200,7 +201,7 @@ class Http:
             return None
 
     def sse(self, path: str, payload: dict) -> Iterator[dict]:
-        """POST and yield each server-sent event's JSON; stops at ``[DONE]`` or the end.
+        """POST and yield each server-sent event's JSON; ``DONE`` for ``[DONE]``, then stops.
 
         A connection lost or timed out mid-stream raises StreamCutError; an end of stream
         without ``[DONE]`` simply returns (the caller knows whether it saw the last event).
@@ -222,6 +223,7 @@ class Http:
                     continue  # comments (": ping"), event names, blank separators
                 data = line[5:].strip()
                 if data == b"[DONE]":
+                    yield DONE
                     return
                 try:
                     event = json.loads(data)

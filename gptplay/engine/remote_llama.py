@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator
 
 from gptplay.engine.remote_api import Capabilities, GenState, Key, RawToken, ServerApi
-from gptplay.engine.remote_http import Http
+from gptplay.engine.remote_http import DONE, Http
 
 # llama-server's stop_type -> our finish reason
 _FINISH = {"eos": "stop", "word": "stop", "limit": "length"}
@@ -101,6 +101,9 @@ class LlamaServerApi(ServerApi):
             body["n_probs"] = max(top, 1)
             body["post_sampling_probs"] = bool(sampled)
         for chunk in self.http.sse("/completion", body):
+            if chunk is DONE:
+                state.done = True
+                break
             yield from self.chunk_tokens(chunk, top)
             if chunk.get("stop"):
                 self._finish(chunk, state)

@@ -17,7 +17,7 @@ from gptplay.engine.remote_api import (
     sampling_body,
     split_key,
 )
-from gptplay.engine.remote_http import Http, RemoteError
+from gptplay.engine.remote_http import DONE, Http, RemoteError
 from gptplay.engine.types import SamplingParams
 
 
@@ -98,14 +98,15 @@ class OpenAIApi(ServerApi):
         if probs:
             body["logprobs"] = top
         for chunk in self.http.sse("/v1/completions", body):
+            if chunk is DONE:
+                state.done = True
+                break
             choices = chunk.get("choices") or [{}]
             choice = choices[0]
             yield from self._tokens(choice, top, probs)
             if choice.get("finish_reason"):
                 state.finish = "stop" if choice["finish_reason"] == "stop" else "length"
                 state.done = True
-        if not state.done:
-            state.done = False
 
     def _tokens(self, choice: dict, top: int, probs: bool) -> Iterator[RawToken]:
         text = choice.get("text") or ""
