@@ -143,16 +143,19 @@ def test_eval_sst2_gives_the_local_engines_predictions(engine, server, tmp_path)
 
 
 @pytest.mark.skipif(not SST2.exists(), reason="../shared/datasets/sst2_dev.jsonl is not here")
-def test_eval_concurrency_does_not_change_the_results(server, tmp_path):
+def test_concurrency_on_a_one_at_a_time_server_is_said_and_changes_nothing(server, tmp_path):
+    # llama-cpp-python answers one request at a time, and its prompt cache makes a score
+    # depend on the request before it (~0.1 nats): gptplay keeps one in flight and says so.
+    # Real overlap is tested against the scripted llama-server (test_remote_llama_server).
     args = [
         "eval",
         "sst2",
         "--data",
         str(SST2),
         "--limit",
-        "12",
+        "6",
         "--shots",
-        "0,1",
+        "1",
         "--seeds",
         "1",
         "--model",
@@ -161,6 +164,7 @@ def test_eval_concurrency_does_not_change_the_results(server, tmp_path):
     one = run_cli(*args, "-o", str(tmp_path / "one.json"), timeout=300)
     three = run_cli(*args, "--concurrency", "3", "-o", str(tmp_path / "three.json"), timeout=300)
     assert one.returncode == 0 and three.returncode == 0, three.stderr
+    assert "answers 1 request at a time, so 1 runs at once" in three.stderr
 
     def scores(name):
         runs = json.loads((tmp_path / name).read_text())["runs"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import time
 
 import pytest
 
@@ -92,6 +94,7 @@ class Recorder:
     def __init__(self, cut: bool = False, stop_type: str = "limit") -> None:
         self.requests: list[tuple[str, dict | None]] = []
         self.cut, self.stop_type = cut, stop_type
+        self.vary, self.lock, self.in_flight, self.most = False, threading.Lock(), 0, 0
 
     def __call__(self, req, path, body) -> None:
         self.requests.append((path, body))
@@ -117,6 +120,15 @@ class Recorder:
         if path == "/completion":
             last = body["prompt"][-1]
             top = NEXT.get(last, [(14, -0.2)])[: body["n_probs"]]
+            if self.vary:  # scores that differ per prompt, answered out of order
+                n = len(body["prompt"])
+                top = [(20, -0.1 * (n % 7)), (21, -0.1 * (n % 5))]
+                with self.lock:
+                    self.in_flight += 1
+                    self.most = max(self.most, self.in_flight)
+                time.sleep(0.02 * (n * 7 % 5))
+                with self.lock:
+                    self.in_flight -= 1
             item = prob_item(top[0][0], top[0][1], False, top)
             return send_json(
                 req,
@@ -336,3 +348,44 @@ def test_eval_on_llama_server_reports_the_n_probs_method(recorded, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "n_probs method" in result.stdout
     assert "66.7" in result.stdout  # always " positive" (-0.4 > -1.3): 2 of 3 right
+
+
+def test_eval_results_do_not_depend_on_concurrency(recorded, tmp_path):
+    url, recorder = recorded
+    recorder.vary = True
+    task = tmp_path / "tiny.toml"
+    task.write_text(
+        'title = "tiny"\ndescription = "d"\ntemplate = "Hello{text}! {label}"\n'
+        'answer = "label"\nkind = "classification"\nlabels = ["positive", "negative"]\n'
+        '[[examples]]\ntext = ""\nlabel = "positive"\n'
+    )
+    data = tmp_path / "data.jsonl"
+    rows = [{"text": "x" * n, "label": ("positive", "negative")[n % 2]} for n in range(12)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def run(n: int) -> list:
+        out = tmp_path / f"c{n}.json"
+        result = run_cli(
+            "eval",
+            str(task),
+            "--data",
+            str(data),
+            "--shots",
+            "0",
+            "--model",
+            url,
+            "--concurrency",
+            str(n),
+            "-o",
+            str(out),
+        )
+        assert result.returncode == 0, result.stderr
+        preds = json.loads(out.read_text())["runs"][0]["predictions"]
+        return [(p["index"], p["predicted"], p["scores"]) for p in preds]
+
+    one = run(1)
+    assert recorder.most == 1
+    four = run(4)
+    assert recorder.most > 1  # requests really overlapped, and finished out of order
+    assert four == one
+    assert len({p[2]["positive"]["logprob"] for p in one}) > 3  # the scores do differ

@@ -176,12 +176,21 @@ def eval_cmd(
     session.prepare()
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
-    if concurrency > 1 and not getattr(engine, "concurrent", False):
+    limit = getattr(engine, "max_concurrency", 0)  # 0: the local model
+    if concurrency > 1 and not limit:
         raise UsageError(
             f"--concurrency {concurrency} is for a model server: the local model scores one "
             "example at a time.",
             hint="drop --concurrency, or pass --model http://HOST:PORT.",
         )
+    if concurrency > limit > 0:
+        err.print(
+            f"[yellow]warning:[/] --concurrency {concurrency}: {engine.model_name} answers "
+            f"{limit} request{'s' if limit > 1 else ''} at a time, so {limit} run"
+            f"{'' if limit > 1 else 's'} at once.",
+            soft_wrap=True,
+        )
+        concurrency = limit
     session.concurrency = concurrency
     interrupted = session.run(engine, err)
     session.report(out, show_confusion)

@@ -89,7 +89,6 @@ def connect(
 class RemoteEngine(RemoteScoring):
     """A model behind an HTTP server, with the same interface as the local LlamaEngine."""
 
-    concurrent = True  # several requests may be in flight at once (eval --concurrency)
 
     def __init__(
         self,
@@ -105,6 +104,9 @@ class RemoteEngine(RemoteScoring):
         self.model_name = name or f"{api.model.rsplit('/', 1)[-1]} @ {http.url}"
         self.n_ctx = int(api.n_ctx or n_ctx or DEFAULT_CTX)
         self.server_kind = getattr(api, "flavour", api.kind)
+        # requests worth keeping in flight (eval --concurrency): llama-cpp-python's server
+        # answers one at a time, and its prompt cache would make scores depend on their order
+        self.max_concurrency = 1 if self.server_kind == "llama-cpp-python" else 64
         self._notify = notify
         self._said: set[str] = set()
         self._ids: dict[bytes, int] = {}  # token text -> id, for servers that send only text

@@ -143,13 +143,15 @@ class LlamaServerApi(ServerApi):
     # ---- scoring ------------------------------------------------------------------
 
     def next_top(self, ids: list[int], k: int) -> dict[Key, float]:
+        # cache_prompt off: every prompt is evaluated whole, so its scores do not depend on
+        # which request came before (llama.cpp rounds differently per batch split)
         body = {
             "prompt": ids,
             "n_predict": 1,
             "n_probs": k,
             "temperature": 0.0,
             "post_sampling_probs": False,
-            "cache_prompt": True,
+            "cache_prompt": False,
         }
         reply = self.http.json("POST", "/completion", body)
         items = reply.get("completion_probabilities") or reply.get("probs") or []
