@@ -288,8 +288,9 @@ def test_labels_are_scored_from_n_probs_at_each_position(recorded):
     body = [b for p, b in recorder.requests if p == "/completion"][0]
     assert body["n_probs"] == 1000 and body["n_predict"] == 1
     assert body["post_sampling_probs"] is False
-    assert "top-1000 next-token log-probabilities (n_probs method) for 4" in (
-        engine.scoring_report()
+    assert engine.scoring_report() == (
+        f"labels scored on {url} (llama-server): 4 tokens from the top-1000 next-token "
+        "log-probabilities at each position (n_probs method)."
     )
 
 

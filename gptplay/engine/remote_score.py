@@ -101,7 +101,10 @@ class RemoteScoring:
             "prompt_logprobs": "vLLM's prompt_logprobs",
         }
         parts = [
-            f"{names.get(m, f'the {m} next-token log-probabilities (n_probs method)')} for {n}"
+            f"{n} token{'s' if n != 1 else ''} from "
+            + names.get(
+                m, f"the {m} next-token log-probabilities at each position (n_probs method)"
+            )
             for m, n in sorted(self.scoring_methods.items())
         ]
-        return f"label tokens scored on {self.url} ({self.server_kind}): " + ", ".join(parts)
+        return f"labels scored on {self.url} ({self.server_kind}): " + "; ".join(parts) + "."
