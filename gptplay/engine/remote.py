@@ -271,11 +271,10 @@ class RemoteEngine(RemoteScoring):
         return out
 
     def _count(self, text: str) -> int | None:
-        try:
-            return len(self.tokenize(text))
-        except RemoteError:
+        if not self.api.caps.tokenizer:
             self.say(f"{self.url} cannot count tokens; the context check is left to it.")
             return None
+        return len(self.tokenize(text))
 
     def _say_limits(self, top: int, probs: bool, sampled: bool) -> None:
         caps = self.api.caps

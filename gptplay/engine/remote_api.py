@@ -51,6 +51,7 @@ class Capabilities:
     top_logprobs: bool = True
     max_top: int | None = None  # a cap on top-K (vLLM's max_logprobs)
     token_prompts: bool = True  # accepts a prompt as token ids
+    tokenizer: bool = True  # has tokenize/detokenize endpoints
     notes: list[str] = field(default_factory=list)
 
 

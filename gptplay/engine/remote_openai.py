@@ -37,6 +37,7 @@ class OpenAIApi(ServerApi):
             prompt_logprobs=vllm,
             max_top=20 if vllm else None,
             token_prompts=flavour != "llama-cpp-python",
+            tokenizer=flavour in ("vllm", "llama-cpp-python"),
         )
         self._bos: int | None = None
 
