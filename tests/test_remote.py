@@ -180,3 +180,17 @@ def test_concurrency_is_refused_for_the_local_model():
     assert result.returncode == 2
     assert "--concurrency 2 is for a model server" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_text_scores_come_from_echoed_prompt_logprobs(engine, remote):
+    ids = engine.tokenize("The cat sat on the mat")
+    for split in (1, 3):  # after BOS alone, and after a longer context
+        local = engine.score_tokens(ids[:split], ids[split:], top=2)
+        served = remote.score_tokens(ids[:split], ids[split:], top=2)
+        assert [t.id for t in served] == [t.id for t in local]
+        # OpenAI's echo has no logprob for the prompt's first token: after BOS alone that is
+        # the first scored token (and llama-cpp-python's server gives none there)
+        assert (served[0].logprob is None) == (split == 1)
+        for a, b in zip(served[split == 1 :], local[split == 1 :]):
+            assert abs(a.logprob - b.logprob) < 0.3  # batch-shape rounding, see above
+    assert "echoed prompt log-probabilities" in remote.scoring_report()

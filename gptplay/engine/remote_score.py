@@ -31,7 +31,7 @@ class RemoteScoring:
         if caps.prompt_logprobs or caps.echo:
             rows = self.api.prompt_scores(ids, len(context), top)
             self._used("prompt_logprobs" if caps.prompt_logprobs else "echo", len(continuation))
-            return [
+            out = [
                 ScoredToken(
                     t,
                     self.piece(t),
@@ -40,6 +40,11 @@ class RemoteScoring:
                 )
                 for t, row in zip(continuation, rows)
             ]
+            if out and out[0].logprob is None and len(context) > 1:
+                # OpenAI's echo leaves the first token out; ask at its position instead
+                # (after BOS alone llama-cpp-python's server sends no logprobs at all)
+                out[0] = self._from_top(ids[: len(context)], continuation[0], top)
+            return out
         return [self._from_top(ids[:pos], ids[pos], top) for pos in range(len(context), len(ids))]
 
     def score_choices(
