@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gptplay.cli import options as o
-from gptplay.cli.defaults import Once, offload_message, report_offload
+from gptplay.cli.notices import Once, offload_message, report_offload
 from gptplay.engine.offload import gpu_offload_supported, offload_of, plan, reinstall_command
+from gptplay.settings import Layer, resolve
 from tests.conftest import run_cli
 
 CUDA = 'CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir llama-cpp-python'
@@ -49,7 +50,8 @@ def test_warning_is_shown_once_but_offload_reports_every_load():
 
 def test_real_engine_offload_state(model_path):
     shown: list[tuple[str, bool]] = []
-    engine = o.load(o.ModelOptions(model="default", n_ctx=256, gpu_layers=-1), notify=None)
+    settings = resolve([Layer("flag", {"model": "default", "ctx": 256, "gpu_layers": -1})])
+    engine = o.load(settings, notify=lambda text, warning: None)
     found = offload_of(engine)
     assert found.total == 19 and found.requested == -1
     assert found.supported == gpu_offload_supported()
