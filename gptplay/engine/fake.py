@@ -20,7 +20,6 @@ from gptplay.engine.types import (
 )
 from gptplay.errors import ContextOverflowError
 
-
 EOS = 257  # a token id no byte maps to
 
 

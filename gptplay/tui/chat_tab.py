@@ -104,7 +104,8 @@ class ChatPane(ChatCommands, Vertical):
             return
         old = self.session
         if old is None:
-            self.session = ChatSession(engine, fmt, default_params(fmt, self.settings_layers), top=self.top)
+            params = default_params(fmt, self.settings_layers)
+            self.session = ChatSession(engine, fmt, params, top=self.top)
         else:
             self.session = ChatSession(
                 engine, fmt, old.params, top=old.top, probs=old.probs, conversation=old.conversation
