@@ -83,6 +83,7 @@ class Config:
     model_dirs: tuple[Path, ...] = ()
     aliases: dict[str, str] = field(default_factory=dict)
     sampling: dict[str, object] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict, compare=False)  # setting -> its line
 
 
 def config_path() -> Path:
@@ -144,7 +145,9 @@ def parse_config(text: str, path: Path) -> Config:
             raise where.error("aliases", name, f"alias '{name}' must name a model (a string)")
         aliases[name] = value
     dirs = tuple(Path(d).expanduser() for d in values.pop("model_dirs", []))
-    return Config(path=path, model_dirs=dirs, aliases=aliases, sampling=sampling, **values)
+    lines = {key: where.find("", key)[0] for key in values}
+    lines.update({key: where.find("sampling", key)[0] for key in sampling})
+    return Config(path, model_dirs=dirs, aliases=aliases, sampling=sampling, lines=lines, **values)
 
 
 def _checked(where: _Locator, table: str, key: str, value) -> object:

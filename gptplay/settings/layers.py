@@ -41,6 +41,7 @@ class Layer:
     kind: str
     values: Mapping[str, object]
     source: str = ""
+    at: Mapping[str, str] = field(default_factory=dict)  # a setting's own place: "FILE:LINE"
 
     def origin(self, name: str) -> str:
         """Where a value of this layer came from, in words (for `config show --effective`)."""
@@ -48,7 +49,8 @@ class Layer:
             return f"flag {BY_NAME[name].flag}"
         if self.kind == DEFAULT:
             return f"default ({self.source})" if self.source else DEFAULT
-        return f"{self.kind} {self.source}" if self.source else self.kind
+        where = self.at.get(name, self.source)
+        return f"{self.kind} {where}" if where else self.kind
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,9 @@ def config_layer(config: Config) -> Layer | None:
     values.update(config.sampling)
     if not values:
         return None
-    return Layer(CONFIG, MappingProxyType(values), str(config.path or "config.toml"))
+    path = str(config.path or "config.toml")
+    at = {name: f"{path}:{line}" for name, line in config.lines.items() if name in values}
+    return Layer(CONFIG, MappingProxyType(values), path, MappingProxyType(at))
 
 
 def prompt_layer(
