@@ -201,17 +201,7 @@ class ChatSession:
 
     def meta(self) -> dict:
         """What a saved file records besides the turns: model, format and sampling."""
-        p = self.params
-        return {
-            "model": self.engine.model_name,
-            "template": self.format.name,
-            "params": {
-                "temperature": p.temperature,
-                "top_k": p.top_k,
-                "top_p": p.top_p,
-                "min_p": p.min_p,
-                "repeat_penalty": p.repeat_penalty,
-                "max_tokens": p.max_tokens,
-                "seed": p.seed,
-            },
-        }
+        from gptplay.settings import SAMPLING_NAMES
+
+        params = {n: getattr(self.params, n) for n in SAMPLING_NAMES if n != "stop"}
+        return {"model": self.engine.model_name, "template": self.format.name, "params": params}

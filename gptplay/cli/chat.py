@@ -93,7 +93,8 @@ def chat(
     settings = flags.settings()  # the model settings, before the format is known
     engine = flags.load(settings, verbose=verbose)
     fmt = choose_format(engine, template, library)
-    params = flags.settings(format_layer(fmt)).sampling()
+    settings = flags.settings(format_layer(fmt))
+    params = settings.sampling()
     session = ChatSession(
         engine,
         fmt,
@@ -108,10 +109,12 @@ def chat(
 
         Repl(session, Console(highlight=False)).run()
     else:
-        one_shot(session, message, json_out, show_prompt)
+        one_shot(session, message, json_out, show_prompt, settings.as_dict())
 
 
-def one_shot(session, message: str, json_out: bool, show_prompt: bool) -> None:
+def one_shot(
+    session, message: str, json_out: bool, show_prompt: bool, settings: dict | None = None
+) -> None:
     """Answer one piped message: the reply on stdout (or JSON Lines), the summary on stderr."""
     from gptplay import render
     from gptplay.cli.output import EXIT_INTERRUPTED, event_json, summary_json
@@ -153,7 +156,7 @@ def one_shot(session, message: str, json_out: bool, show_prompt: bool) -> None:
     reply.finish(interrupted)
     completion = reply.completion
     if json_out:
-        print(json.dumps(summary_json(completion), ensure_ascii=False))
+        print(json.dumps(summary_json(completion, settings), ensure_ascii=False))
     else:
         out.print()
         err.print(render.summary_line(completion))

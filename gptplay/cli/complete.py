@@ -65,7 +65,9 @@ def complete(
     )
     print_stream(
         stream,
-        OutputOptions(probs=not no_probs, alts=alts, json=json_out),
+        OutputOptions(
+            probs=not no_probs, alts=alts, json=json_out, settings=settings.as_dict()
+        ),
         Console(highlight=False),
         Console(stderr=True, highlight=False),
     )

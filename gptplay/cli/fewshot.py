@@ -164,7 +164,10 @@ def fewshot(
         probs=not no_probs,
         sampled=sampled,
     )
-    print_stream(stream, OutputOptions(probs=not no_probs, alts=alts, json=json_out), out, err)
+    shown = OutputOptions(
+        probs=not no_probs, alts=alts, json=json_out, settings=run.settings.as_dict()
+    )
+    print_stream(stream, shown, out, err)
 
 
 def register(app: typer.Typer) -> None:
