@@ -98,6 +98,7 @@ def test_write_value_keeps_comments_and_is_atomic(user_dirs):
     assert path.read_text() == text
 
 
+@pytest.mark.model
 def test_flags_override_config_which_overrides_defaults(user_dirs, model_path):
     config_file(user_dirs, "[sampling]\ntemperature = 0\nmax_tokens = 3\nseed = 11\n")
     proc = run_cli("complete", PROMPT, "--json")
@@ -120,6 +121,7 @@ def test_a_flag_given_with_the_builtin_value_still_wins(user_dirs):
     assert (ran.params.temperature, ran.params.top_k, ran.params.stop) == (0.8, 5, ("y",))
 
 
+@pytest.mark.model
 def test_config_default_model_and_broken_config(user_dirs, model_path):
     config_file(user_dirs, 'model = "tiny"\n[aliases]\ntiny = "default"\n')
     proc = run_cli("complete", PROMPT, "-n", "2", "-t", "0", "--json")
