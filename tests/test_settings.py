@@ -159,3 +159,12 @@ def test_save_as_an_empty_name_is_refused(user_dirs):
     ran = invoke("fewshot", "translate", "-k", "1", "--input", "cheese", "--save-as", "")
     assert ran.exit_code == 1 and "'' is not a prompt name" in ran.error
     assert not ran.engine.loads and not (user_dirs / "prompts").exists()
+
+
+def test_the_docs_table_is_the_settings_table():
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
+    for s in SETTINGS:
+        row = next((line for line in docs.splitlines() if line.startswith(f"| `{s.name}` |")), "")
+        assert f"`{s.flag}`" in row, s.name
+        if s.name != "threads":  # its bound depends on the machine; the docs say how
+            assert f"| {s.span()}" in row, s.name
