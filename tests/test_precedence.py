@@ -121,7 +121,7 @@ def test_chat_default_config_scaffold_flags(user_dirs):
 
 def test_chat_set_is_the_top_layer(user_dirs):
     from gptplay.chat import ChatSession, choose_format
-    from gptplay.chat.commands import apply_set, default_params
+    from gptplay.chat.commands import apply_set, default_params, format_layer
     from gptplay.config import load_config
     from gptplay.settings import SettingsStack, config_layer
 
@@ -129,12 +129,18 @@ def test_chat_set_is_the_top_layer(user_dirs):
     engine = FakeEngine()
     fmt = choose_format(engine, "mychat")
     layers = SettingsStack(config=config_layer(load_config()))
-    session = ChatSession(engine, fmt, default_params(fmt, layers))
+    settings = layers.resolve(format_layer(fmt))
+    assert default_params(fmt, layers) == settings.sampling()
+    session = ChatSession(engine, fmt, settings.sampling(), settings=settings)
     assert (session.params.top_k, session.params.min_p) == (3, 0.2)
     apply_set(session, "top_k=11 min_p=0.5 seed=4")
     assert (session.params.top_k, session.params.min_p, session.params.seed) == (11, 0.5, 4)
     session.send("Hi").finish()
     assert engine.params[-1].top_k == 11
+    resolved = session.resolved()
+    assert resolved.origins["top_k"] == "session /set" and resolved["top_k"] == 11
+    assert resolved.origins["temperature"].startswith("config ")  # untouched by /set
+    assert resolved.origins["max_tokens"] == f"prompt {user_dirs / 'prompts' / 'mychat.toml'}"
 
 
 def test_eval_loads_with_config_then_flag_model_settings(user_dirs, tmp_path):

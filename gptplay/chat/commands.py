@@ -88,7 +88,9 @@ def parse(line: str, known: Iterable[str]) -> tuple[str, str] | None:
 
 def format_layer(fmt: ChatFormat) -> Layer:
     """A chat format's [params] and stop sequences: the prompt layer of a chat's settings."""
-    return prompt_layer(fmt.params, fmt.stop, f"'{fmt.name}'")
+    spec = getattr(fmt, "spec", None)  # a scaffold is a prompt file; a template is not
+    where = str(spec.source) if spec is not None and spec.source else fmt.name
+    return prompt_layer(fmt.params, fmt.stop, where)
 
 
 def default_params(fmt: ChatFormat, layers: SettingsStack | None = None) -> SamplingParams:

@@ -11,6 +11,7 @@ from gptplay.chat.templates import ChatFormat
 from gptplay.engine.base import CancelCheck, Engine, Stream
 from gptplay.engine.types import Completion, SamplingParams, TokenEvent
 from gptplay.errors import GptplayError
+from gptplay.settings import Resolved
 
 # When the context is full, drop this share of it beyond what is needed, so the next few
 # turns fit without dropping again (each drop changes the prefix: a full re-evaluation).
@@ -86,8 +87,10 @@ class ChatSession:
         top: int = 5,
         probs: bool = True,
         conversation: Conversation | None = None,
+        settings: Resolved | None = None,
     ) -> None:
         self.engine = engine
+        self.settings = settings  # what ``params`` were resolved from (for a run's record)
         self.format = fmt
         self.params = params
         self.top = top
@@ -198,6 +201,12 @@ class ChatSession:
         self.conversation = conversation
         self.last_completion = None
         self.last_prompt = None
+
+    def resolved(self) -> Resolved:
+        """Every setting of the next reply, `/set` changes included, with their origins."""
+        from gptplay.settings import resolve
+
+        return (self.settings or resolve(())).with_params(self.params)
 
     def meta(self) -> dict:
         """What a saved file records besides the turns: model, format and sampling."""

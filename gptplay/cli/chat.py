@@ -103,18 +103,17 @@ def chat(
         top=top,
         probs=not no_probs,
         conversation=conversation,
+        settings=settings,
     )
     if interactive:
         from gptplay.cli.chat_repl import Repl
 
         Repl(session, Console(highlight=False)).run()
     else:
-        one_shot(session, message, json_out, show_prompt, settings.as_dict())
+        one_shot(session, message, json_out, show_prompt)
 
 
-def one_shot(
-    session, message: str, json_out: bool, show_prompt: bool, settings: dict | None = None
-) -> None:
+def one_shot(session, message: str, json_out: bool, show_prompt: bool) -> None:
     """Answer one piped message: the reply on stdout (or JSON Lines), the summary on stderr."""
     from gptplay import render
     from gptplay.cli.output import EXIT_INTERRUPTED, event_json, summary_json
@@ -156,7 +155,8 @@ def one_shot(
     reply.finish(interrupted)
     completion = reply.completion
     if json_out:
-        print(json.dumps(summary_json(completion, settings), ensure_ascii=False))
+        summary = summary_json(completion, session.resolved().as_dict())
+        print(json.dumps(summary, ensure_ascii=False))
     else:
         out.print()
         err.print(render.summary_line(completion))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gptplay.settings import BY_NAME, SETTINGS, Layer, Resolved, Setting, resolve, stack
+from gptplay.settings import SETTINGS, Layer, Resolved, Setting, resolve, stack
 from gptplay.settings.check import unescape
 from gptplay.settings.schema import FLAG, MODEL, SAMPLING
 
@@ -162,7 +162,3 @@ def load(settings: Resolved, *, verbose: bool = False, notify: Notify | None = N
         report_offload(offload_of(engine), notify or print_notice, asked=asked)
     return engine
 
-
-def setting_flag(name: str) -> str:
-    """The flag of a setting (``top_k`` -> ``--top-k``)."""
-    return BY_NAME[name].flag

@@ -77,6 +77,12 @@ class Resolved:
         """These settings with one more layer on top (a TUI edit, `/set`)."""
         return resolve([layer], base=self)
 
+    def with_params(self, params: SamplingParams, source: str = "/set") -> Resolved:
+        """These settings with a screen's sampling changes (``/set``) on top, as its layer."""
+        changed = {n: getattr(params, n) for n in SAMPLING_NAMES}
+        changed = {n: v for n, v in changed.items() if v != self.values[n]}
+        return self.over(Layer(SESSION, changed, source)) if changed else self
+
     def as_dict(self, names: Iterable[str] | None = None) -> dict[str, object]:
         """The values as plain JSON-able data (stop as a list), in the table's order."""
         wanted = tuple(names) if names is not None else tuple(s.name for s in SETTINGS)

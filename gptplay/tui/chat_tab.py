@@ -24,7 +24,7 @@ from textual.worker import get_current_worker
 from gptplay import render
 from gptplay.chat import ChatSession, ChatStateError, Reply, choose_format
 from gptplay.chat.commands import (
-    default_params,
+    format_layer,
     parse,
     strip_lead,
 )
@@ -104,11 +104,19 @@ class ChatPane(ChatCommands, Vertical):
             return
         old = self.session
         if old is None:
-            params = default_params(fmt, self.settings_layers)
-            self.session = ChatSession(engine, fmt, params, top=self.top)
+            settings = self.settings_layers.resolve(format_layer(fmt))
+            self.session = ChatSession(
+                engine, fmt, settings.sampling(), top=self.top, settings=settings
+            )
         else:
             self.session = ChatSession(
-                engine, fmt, old.params, top=old.top, probs=old.probs, conversation=old.conversation
+                engine,
+                fmt,
+                old.params,
+                top=old.top,
+                probs=old.probs,
+                conversation=old.conversation,
+                settings=old.settings,
             )
         self.write(
             info(f"chat with {engine.model_name} · {fmt.name} · {engine.n_ctx}-token context")
