@@ -168,3 +168,13 @@ def test_the_docs_table_is_the_settings_table():
         assert f"`{s.flag}`" in row, s.name
         if s.name != "threads":  # its bound depends on the machine; the docs say how
             assert f"| {s.span()}" in row, s.name
+
+
+def test_library_validate_refuses_what_fewshot_refuses(user_dirs, tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text(PROMPT.replace("{line}", "seed = 9223372036854775807"))
+    ran = invoke("library", "validate", str(path))
+    assert ran.exit_code != 0
+    assert f"{path}:7:1" in ran.stdout + ran.stderr + (ran.error or "")
+    ran = invoke("fewshot", str(path), "-k", "1", "--input", "x")
+    assert ran.exit_code != 0 and not ran.engine.loads and f"{path}:7:1" in ran.error
