@@ -158,8 +158,9 @@ def load(
         verbose=opts.verbose,
         model_name=resolved.name,
     )
-    if gpu_layers and hasattr(engine, "_llm"):
+    offload = offload_of(engine) if gpu_layers else None
+    if offload is not None:
         from_config = gpu_layers != opts.gpu_layers
         asked = f"gpu_layers = {gpu_layers} in config.toml" if from_config else None
-        report_offload(offload_of(engine), notify or print_notice, asked=asked)
+        report_offload(offload, notify or print_notice, asked=asked)
     return engine
