@@ -91,9 +91,7 @@ class Loaded:
             self.model = None
 
 
-def load(
-    lc, path: Path, *, n_ctx: int, threads: int, n_gpu_layers: int, verbose: bool
-) -> Loaded:
+def load(lc, path: Path, *, n_ctx: int, threads: int, n_gpu_layers: int, verbose: bool) -> Loaded:
     """Load the model and make its context; raise ModelError naming the file on failure."""
     global _BACKEND_READY
     if not verbose:

@@ -112,8 +112,7 @@ def _score_one_by_one(
         if len(choice) > 1:
             lsm = log_softmax(cache.extend(choice[:-1], want_rows=True))
             scored += [
-                ScoredToken(t, engine.piece(t), float(lsm[i, t]))
-                for i, t in enumerate(choice[1:])
+                ScoredToken(t, engine.piece(t), float(lsm[i, t])) for i, t in enumerate(choice[1:])
             ]
             cache.keep(len(context))
         out.append(scored)
