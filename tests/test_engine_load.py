@@ -105,9 +105,8 @@ def test_deferred_signals_hand_the_signal_on_at_the_end():
     from gptplay.engine.loader import deferred_signals
 
     seen = []
-    with pytest.raises(KeyboardInterrupt):
-        with deferred_signals() as interrupted:
-            signal.raise_signal(signal.SIGINT)  # its handler only notes it
-            seen.append(interrupted())
+    with pytest.raises(KeyboardInterrupt), deferred_signals() as interrupted:
+        signal.raise_signal(signal.SIGINT)  # its handler only notes it
+        seen.append(interrupted())
     assert seen == [True]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
