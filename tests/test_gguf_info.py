@@ -20,7 +20,7 @@ def test_embedded_model_metadata(model_path, engine):
     import llama_cpp
 
     info = read_gguf(model_path)
-    model = engine._llm._model.model
+    model = engine._loaded.model
     assert info.architecture == "gemma3" and info.quantization == "Q4_K_M"
     assert info.n_layers == 18 == llama_cpp.llama_model_n_layer(model)
     assert info.vocab_size == 262_144 == engine.n_vocab

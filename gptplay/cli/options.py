@@ -156,9 +156,10 @@ def load(settings: Resolved, *, verbose: bool = False, notify: Notify | None = N
         verbose=verbose,
         model_name=resolved.name,
     )
-    if gpu_layers and hasattr(engine, "_llm"):
+    offload = offload_of(engine) if gpu_layers else None
+    if offload is not None:
         origin = settings.origins.get("gpu_layers", "")
         asked = f"gpu_layers = {gpu_layers} in config.toml" if origin.startswith("config") else None
-        report_offload(offload_of(engine), notify or print_notice, asked=asked)
+        report_offload(offload, notify or print_notice, asked=asked)
     return engine
 
