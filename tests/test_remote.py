@@ -25,6 +25,17 @@ def server(model_path, tmp_path_factory):
         yield url
 
 
+@pytest.fixture
+def srv(server, user_dirs) -> str:
+    """An alias for the server with a long timeout: a busy 2-core machine can take a minute
+    over one request (llama-cpp-python sorts the 262,144-token vocabulary in Python)."""
+    user_dirs.mkdir(parents=True, exist_ok=True)
+    (user_dirs / "config.toml").write_text(
+        f'[aliases]\nsrv = {{ url = "{server}", timeout = 600 }}\n'
+    )
+    return "srv"
+
+
 @pytest.fixture(scope="module")
 def remote(server):
     notices: list[str] = []
@@ -111,7 +122,7 @@ def test_cli_complete_streams_json_from_the_server(server):
 
 
 @pytest.mark.skipif(not SST2.exists(), reason="../shared/datasets/sst2_dev.jsonl is not here")
-def test_eval_sst2_gives_the_local_engines_predictions(engine, server, tmp_path):
+def test_eval_sst2_gives_the_local_engines_predictions(engine, srv, tmp_path):
     from gptplay.evaluate import EvalConfig, LabelScorer, evaluate, load_examples, subset
     from gptplay.evaluate.data import parse_field_map
     from gptplay.library import load_prompt
@@ -127,10 +138,10 @@ def test_eval_sst2_gives_the_local_engines_predictions(engine, server, tmp_path)
         "--shots",
         "0",
         "--model",
-        server,
+        srv,
         "-o",
         str(out),
-        timeout=300,
+        timeout=900,
     )
     assert served.returncode == 0, served.stderr
     assert "n_probs method" in served.stdout  # the report says how labels were scored
@@ -143,7 +154,7 @@ def test_eval_sst2_gives_the_local_engines_predictions(engine, server, tmp_path)
 
 
 @pytest.mark.skipif(not SST2.exists(), reason="../shared/datasets/sst2_dev.jsonl is not here")
-def test_concurrency_on_a_one_at_a_time_server_is_said_and_changes_nothing(server, tmp_path):
+def test_concurrency_on_a_one_at_a_time_server_is_said_and_changes_nothing(srv, tmp_path):
     # llama-cpp-python answers one request at a time, and its prompt cache makes a score
     # depend on the request before it (~0.1 nats): gptplay keeps one in flight and says so.
     # Real overlap is tested against the scripted llama-server (test_remote_llama_server).
@@ -159,10 +170,10 @@ def test_concurrency_on_a_one_at_a_time_server_is_said_and_changes_nothing(serve
         "--seeds",
         "1",
         "--model",
-        server,
+        srv,
     ]
-    one = run_cli(*args, "-o", str(tmp_path / "one.json"), timeout=300)
-    three = run_cli(*args, "--concurrency", "3", "-o", str(tmp_path / "three.json"), timeout=300)
+    one = run_cli(*args, "-o", str(tmp_path / "one.json"), timeout=900)
+    three = run_cli(*args, "--concurrency", "3", "-o", str(tmp_path / "three.json"), timeout=900)
     assert one.returncode == 0 and three.returncode == 0, three.stderr
     assert "answers 1 request at a time, so 1 runs at once" in three.stderr
 
