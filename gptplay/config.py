@@ -259,3 +259,15 @@ def _remote_alias(where, name: str, value: dict) -> dict:
     if "timeout" in value and not value["timeout"] > 0:
         raise where.error("aliases", name, f"alias '{name}': timeout must be > 0 seconds")
     return dict(value)
+
+
+def alias_text(target: str | dict) -> str:
+    """An alias's target as shown to the user: a model name, or a server's URL (and model)."""
+    if isinstance(target, str):
+        return target
+    text = str(target.get("url", ""))
+    if target.get("model"):
+        text += f" (model {target['model']})"
+    if target.get("api_key_env"):
+        text += f", key from ${target['api_key_env']}"
+    return text
