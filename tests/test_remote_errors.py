@@ -244,6 +244,8 @@ def test_a_config_alias_names_the_server_the_model_and_where_the_key_is(user_dir
         assert result.stdout.startswith("ok")
         assert ("/v1/completions", "Bearer k123", "b") in seen
         missing = run_cli("complete", "hi", "--model", "big", env={"BIG_KEY": ""})
+        shown = run_cli("config", "show")
+    assert f"alias big → {url} (model b), key from $BIG_KEY" in shown.stdout
     assert_one_line_error(
         missing, "reads its API key from $BIG_KEY, which is not set", "export BIG_KEY="
     )
