@@ -23,6 +23,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "complete",
     "fewshot",
+    "compare",
     "eval",
     "chat",
     "tui",
