@@ -22,7 +22,10 @@ def _list(flag: str, *short: str, help: str = "") -> object:
 
 def compare(
     tasks: Annotated[
-        list[str], typer.Argument(help="One or more library prompt names (or .toml files).")
+        list[str],
+        typer.Argument(
+            metavar="TASK...", help="One or more library prompt names (or .toml files)."
+        ),
     ],
     input_opt: Annotated[
         str | None,
