@@ -15,7 +15,7 @@ HELP = (
     ("Ctrl+R or F5", "run: generate from the composed prompt"),
     ("Ctrl+G", "continue: generate more after the current output"),
     ("Escape", "cancel the generation (what was generated is kept)"),
-    ("F2 / F3 / F4 / F6", "Playground / Prompt / Edit / Chat tab"),
+    ("F2 / F3 / F4 / F6 / F7", "Playground / Prompt / Edit / Chat / Compare tab"),
     ("Ctrl+L", "the library filter"),
     ("Ctrl+E", "the query (focused when a prompt is opened)"),
     ("Ctrl+O", "the output (move over tokens with ←/→/↑/↓, Home, End, or click one)"),
