@@ -121,10 +121,21 @@ def test_samples_get_consecutive_seeds(fake):
     assert [r["label"] for r in out[:-1]] == ["sample 1", "sample 2", "sample 3"]
 
 
-def test_models_load_one_at_a_time_in_order(fake):
-    out = records(invoke("translate", "-i", "x", "-m", "a.gguf,b.gguf", "--json"))
-    assert fake.loads == ["a.gguf", "b.gguf"]
-    assert [r["settings"]["model"] for r in out[:-1]] == ["a.gguf", "b.gguf"]
+def test_models_load_one_at_a_time_in_order(fake, tmp_path):
+    a, b = tmp_path / "a.gguf", tmp_path / "b.gguf"
+    for path in (a, b):
+        path.write_bytes(b"GGUF")  # enough for the check that runs before any model loads
+    out = records(invoke("translate", "-i", "x", "-m", f"{a},{b}", "--json"))
+    assert fake.loads == [str(a), str(b)]
+    assert [r["settings"]["model"] for r in out[:-1]] == [str(a), str(b)]
+
+
+def test_a_missing_second_model_is_reported_before_the_first_runs(fake, tmp_path):
+    a = tmp_path / "a.gguf"
+    a.write_bytes(b"GGUF")
+    result = invoke("translate", "-i", "x", "-m", f"{a},{tmp_path / 'none.gguf'}")
+    assert "Model file not found" in result.exception.message
+    assert fake.loads == [] and fake.prompts == []
 
 
 def test_variants_sharing_a_prefix_run_next_to_each_other(fake):

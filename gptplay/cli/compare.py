@@ -142,6 +142,12 @@ def compare(
         stop=stop,
     )
     variants = build(request)  # every prompt composed before any model loads
+    if model and "," in model:  # a missing second model is found before the first one runs
+        from gptplay.engine.gguf_check import check_gguf
+        from gptplay.models import resolve_model
+
+        for name in dict.fromkeys(v.model for v in variants):
+            check_gguf(resolve_model(name).path)
 
     def engine_for(name: str | None):
         return o.load(o.ModelOptions(name, ctx, threads, gpu_layers, verbose))
