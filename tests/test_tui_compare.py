@@ -52,7 +52,7 @@ async def test_shots_stream_into_columns_and_the_divergence_is_marked():
         assert "diverge at token 1" in pane.note
         odds = str(pane.query_one("#cmp-note").render())
         assert "zero-shot ·fro 50.0% ·le 50.0%" in odds
-        assert views[0].parent.border_subtitle.startswith("2 tok · lp -0.69 · ppl 2.00")
+        assert views[0].parent.border_subtitle.startswith("lp -0.69 · ppl 2.00 · 2 tok · stop")
 
 
 @sync
@@ -80,6 +80,7 @@ async def test_enter_sends_a_variant_to_the_playground_to_continue():
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.query_one("#tabs").active == "play")
         assert app.composition.shots == 1
+        assert app.query_one("#demos").selected == [0]  # the composer shows the variant
         output = app.query_one("#output", TokenView)
         assert "".join(e.text for e in output.tokens) == " deux"
         assert app.transcript.prompt_ids == engine.prompts[1]

@@ -41,7 +41,7 @@ def subtitle(r: compare.VariantResult) -> str:
     c = r.completion
     lp = "–" if r.mean_logprob is None else f"{r.mean_logprob:.2f}"
     ppl = "–" if r.perplexity is None else f"{r.perplexity:.2f}"
-    return f"{c.tokens} tok · lp {lp} · ppl {ppl} · {c.tokens_per_s:.0f} tok/s · {c.finish_reason}"
+    return f"lp {lp} · ppl {ppl} · {c.tokens} tok · {c.finish_reason} · {c.tokens_per_s:.0f} tok/s"
 
 
 class CompareView(TokenView):
@@ -106,7 +106,7 @@ class ComparePane(Vertical):
     .cmp-col { width: 1fr; border: round $primary 40%; border-title-color: $text; }
     .cmp-col:focus-within { border: round $accent; }
     .cmp-col CompareView { height: 1fr; }
-    #cmp-inspector { width: 38; height: 1fr; border: round $primary 40%; }
+    #cmp-inspector { width: 42; height: 1fr; border: round $primary 40%; }
     #cmp-note { height: auto; max-height: 3; padding: 0 1; }
     """
 
