@@ -26,7 +26,7 @@ async def compared(pilot, replies, values: str = "0,1,3", axis: str = "shots") -
     await ready(pilot)
     for reply in replies:
         pilot.app.engine.enqueue(reply)
-    await pilot.press("f7")
+    await pilot.press("f8")
     pane = pilot.app.query_one(ComparePane)
     pane.query_one("#cmp-axis").value = axis
     await pilot.pause()
@@ -95,7 +95,7 @@ async def test_bad_values_are_one_notice_and_nothing_runs():
     app, engine = fake_app(FakeEngine(n_ctx=4096))
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await pilot.press("f7")
+        await pilot.press("f8")
         pane = app.query_one(ComparePane)
         for bad in ("0", "0,x", "0,1,2,3,4", "0,99"):
             pane.query_one("#cmp-values", Input).value = bad

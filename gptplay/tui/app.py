@@ -59,7 +59,7 @@ class PlaygroundApp(CompareMixin, SessionMixin, App[None]):
         Binding("f3", "tab('prompt')", "Prompt", show=False),
         Binding("f4", "tab('edit')", "Edit", show=False),
         Binding("f6", "tab('chat')", "Chat", show=False),
-        Binding("f7", "tab('compare')", "Compare", show=False),
+        Binding("f8", "tab('compare')", "Compare", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
