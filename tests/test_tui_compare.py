@@ -8,6 +8,7 @@ from textual.widgets import Input
 from tui_support import SIZE, fake_app, ready, sync, wait_until
 
 from gptplay.engine.fake import FakeEngine
+from gptplay.tui import create_app
 from gptplay.tui.compare_tab import ComparePane, CompareView
 from gptplay.tui.token_view import TokenView
 
@@ -122,3 +123,41 @@ def test_compare_tab_snapshot_after_a_run_with_a_token_inspected(snap_compare):
         await pilot.press("home", "right")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+@sync
+async def test_other_prompts_keep_the_query_and_a_second_model_is_loaded_for_its_column():
+    loads: list[str | None] = []
+    engine = FakeEngine(n_ctx=4096, model_name="first")
+
+    def factory(model):
+        loads.append(model)
+        return engine if model in (None, "first") else FakeEngine(n_ctx=4096, model_name=model)
+
+    app = create_app(factory, prompt="translate")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.composition.query["english"] = "cheese"
+        pane = await compared(pilot, [[" a"], [" b"]], values="translate,translate-zh", axis="task")
+        assert [v.parent.border_title for v in pane.views()[:2]] == ["translate", "translate-zh"]
+        assert [r.variant.settings["task"] for r in pane.results] == ["translate", "translate-zh"]
+        prompts = [r.variant.prompt for r in pane.results]
+        assert prompts[0].endswith("cheese =>") and prompts[1].endswith("English: cheese\nChinese:")
+        pane = await compared(pilot, [[" c"]], values="current,other", axis="model")
+        assert loads == [None, "other"]  # the loaded model is not loaded again
+        assert [r.model for r in pane.results] == ["first", "other"]
+
+
+@sync
+async def test_escape_stops_a_comparison_and_keeps_what_streamed():
+    app, engine = fake_app(FakeEngine(n_ctx=4096, delay_s=0.05))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        engine.enqueue([" x"] * 200)
+        await pilot.press("f8", "ctrl+r")
+        pane = app.query_one(ComparePane)
+        await wait_until(pilot, lambda: len(pane.views()[0].tokens) > 2)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not pane.busy)
+        assert pane.note == "cancelled" and 2 < len(pane.views()[0].tokens) < 200
+        assert pane.views()[1].tokens == []  # the second variant never started

@@ -60,10 +60,10 @@ class CompareMixin:
             self.state = f"from Compare: {result.variant.label} · Ctrl+G continues"
             self.action_tab("play")
             self.show_status()
-            if recipe.model is not None:
+            if self.engine is not None and result.model != self.engine.model_name:
                 self.notify(
-                    f"this variant ran on {recipe.model}; the Playground's model is "
-                    f"{self.engine.model_name if self.engine else 'not loaded'}",
+                    f"this variant ran on {result.model}; Ctrl+G here continues it on "
+                    f"{self.engine.model_name} (load the other one in the parameters)",
                     severity="warning",
                 )
 

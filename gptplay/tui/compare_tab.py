@@ -33,7 +33,7 @@ from gptplay.tui.token_view import TokenView
 
 ECHO = Style(underline=True, bold=True)  # the same position as the cursor in another column
 DIVERGE = Style(underline=True, color="magenta", bold=True)
-START_VALUES = {"shots": "0,1,3", "temperature": "0,0.8", "task": "", "model": ""}
+START_VALUES = {"shots": "0,1,3", "temperature": "0,0.8", "task": "", "model": "current,"}
 
 
 def subtitle(r: compare.VariantResult) -> str:
@@ -202,7 +202,9 @@ class ComparePane(Vertical):
         engine, factory = self.engine, self.engine_factory
 
         def engine_for(model: str | None):
-            return engine if model is None or factory is None else factory(model)
+            if model in (None, "current", engine.model_name) or factory is None:
+                return engine
+            return factory(model)
 
         def started(pos: int, ids: list[int]) -> None:
             self.queue.append((run_id, pos, None))

@@ -20,7 +20,7 @@ AXES: dict[str, tuple[str, type]] = {
     "shots": ("shot counts, e.g. 0,1,3", int),
     "temperature": ("temperatures, e.g. 0,0.8", float),
     "task": ("library prompts, e.g. translate,translate-zh", str),
-    "model": ("models, e.g. default,other.gguf", str),
+    "model": ("models: current (the one loaded), a .gguf path, an alias", str),
 }
 MAX_VARIANTS = 4
 
@@ -73,7 +73,7 @@ def recipe_for(
     if axis == "task":
         spec = library.load(value)
         return Recipe(_carry_query(base, Composition.of(spec, base.shots)), params)
-    return Recipe(comp, params, model=None if value == "current" else value)
+    return Recipe(comp, params, model=value)  # "current": the model already loaded
 
 
 def build(
