@@ -12,11 +12,9 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
@@ -27,62 +25,11 @@ from gptplay.engine.types import TokenEvent
 from gptplay.errors import GptplayError
 from gptplay.render import visible
 from gptplay.tui.compare_variants import AXES, MAX_VARIANTS, Recipe, build
+from gptplay.tui.compare_view import CompareView, subtitle
 from gptplay.tui.generation import FRAME_S
 from gptplay.tui.inspector import Inspector
-from gptplay.tui.token_view import TokenView
 
-ECHO = Style(underline=True, bold=True)  # the same position as the cursor in another column
-DIVERGE = Style(underline=True, color="magenta", bold=True)
 START_VALUES = {"shots": "0,1,3", "temperature": "0,0.8", "task": "", "model": "current,"}
-
-
-def subtitle(r: compare.VariantResult) -> str:
-    """A column's figures, short enough for its bottom border."""
-    c = r.completion
-    lp = "–" if r.mean_logprob is None else f"{r.mean_logprob:.2f}"
-    ppl = "–" if r.perplexity is None else f"{r.perplexity:.2f}"
-    return f"lp {lp} · ppl {ppl} · {c.tokens} tok · {c.finish_reason} · {c.tokens_per_s:.0f} tok/s"
-
-
-class CompareView(TokenView):
-    """A column's tokens: also marks the divergence and echoes another column's cursor."""
-
-    BINDINGS = [Binding("enter", "use", "To the Playground", show=False)]
-
-    class Scrolled(Message):
-        def __init__(self, view: CompareView, y: float) -> None:
-            super().__init__()
-            self.view, self.y = view, y
-
-    class Use(Message):
-        def __init__(self, view: CompareView) -> None:
-            super().__init__()
-            self.view = view
-
-    def __init__(self, column: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.column = column
-        self.echo: int | None = None
-        self.diverge: int | None = None
-
-    def _style(self, index: int) -> Style:
-        style = super()._style(index)
-        if index == self.diverge:
-            style += DIVERGE
-        if index == self.echo and index != self.cursor:
-            style += ECHO
-        return style
-
-    def mark(self, echo: int | None = None, diverge: int | None = None) -> None:
-        self.echo, self.diverge = echo, diverge
-        self.refresh()
-
-    def watch_scroll_y(self, old: float, new: float) -> None:
-        super().watch_scroll_y(old, new)
-        self.post_message(self.Scrolled(self, new))
-
-    def action_use(self) -> None:
-        self.post_message(self.Use(self))
 
 
 class ComparePane(Vertical):
