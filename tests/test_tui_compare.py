@@ -130,9 +130,10 @@ async def test_other_prompts_keep_the_query_and_a_second_model_is_loaded_for_its
     loads: list[str | None] = []
     engine = FakeEngine(n_ctx=4096, model_name="first")
 
-    def factory(model):
+    def factory(settings):
+        model = settings["model"]
         loads.append(model)
-        return engine if model in (None, "first") else FakeEngine(n_ctx=4096, model_name=model)
+        return engine if model == "default" else FakeEngine(n_ctx=4096, model_name=model)
 
     app = create_app(factory, prompt="translate")
     async with app.run_test(size=SIZE) as pilot:
@@ -144,7 +145,7 @@ async def test_other_prompts_keep_the_query_and_a_second_model_is_loaded_for_its
         prompts = [r.variant.prompt for r in pane.results]
         assert prompts[0].endswith("cheese =>") and prompts[1].endswith("English: cheese\nChinese:")
         pane = await compared(pilot, [[" c"]], values="current,other", axis="model")
-        assert loads == [None, "other"]  # the loaded model is not loaded again
+        assert loads == ["default", "other"]  # the loaded model is not loaded again
         assert [r.model for r in pane.results] == ["first", "other"]
 
 

@@ -7,17 +7,10 @@ from typing import Annotated
 import typer
 
 from gptplay.cli import options as o
+from gptplay.cli.compare_flags import LISTED_NAMES, VARY, list_flags
 
 PROMPT = "Prompt"
-VARY = "Variants (comma-separated lists are crossed)"
 SHOW = "Output"
-
-
-def _list(flag: str, *short: str, help: str = "") -> object:
-    return Annotated[
-        str | None,
-        typer.Option(flag, *short, metavar="V1,V2", help=help, rich_help_panel=VARY),
-    ]
 
 
 def compare(
@@ -33,7 +26,16 @@ def compare(
             "--input", "-i", help="The query ('-' or piped: stdin).", rich_help_panel=PROMPT
         ),
     ] = None,
-    shots: _list("--shots", "-k", help="Demonstration counts, e.g. 0,1,3 (default 3).") = None,
+    shots: Annotated[
+        str | None,
+        typer.Option(
+            "--shots",
+            "-k",
+            metavar="V1,V2",
+            help="Demonstration counts to compare, e.g. 0,1,3 (default 3).",
+            rich_help_panel=VARY,
+        ),
+    ] = None,
     var: Annotated[
         list[str] | None,
         typer.Option(
@@ -52,23 +54,10 @@ def compare(
             "--library", help="A prompt directory searched first.", rich_help_panel=PROMPT
         ),
     ] = None,
-    temperature: _list("--temperature", "-t", help="Temperatures, e.g. 0,0.8.") = None,
-    top_k: _list("--top-k", help="top-k values (0 turns it off).") = None,
-    top_p: _list("--top-p", help="top-p values.") = None,
-    min_p: _list("--min-p", help="min-p values.") = None,
-    repeat_penalty: _list("--repeat-penalty", help="Repeat penalties (1 is off).") = None,
-    presence_penalty: _list("--presence-penalty", help="Presence penalties.") = None,
-    frequency_penalty: _list("--frequency-penalty", help="Frequency penalties.") = None,
-    max_tokens: _list("--max-tokens", "-n", help="Token budgets.") = None,
-    model: _list(
-        "--model", "-m", help="Models, loaded one at a time: paths, 'default', aliases, hub names."
-    ) = None,
     samples: Annotated[
         int,
         typer.Option("--samples", help="N seeded samples of each variant.", rich_help_panel=VARY),
     ] = 1,
-    stop: o.StopOpt = None,
-    seed: o.SeedOpt = None,
     score_texts: Annotated[
         list[str] | None,
         typer.Option(
@@ -97,10 +86,10 @@ def compare(
             rich_help_panel=SHOW,
         ),
     ] = False,
-    ctx: o.CtxOpt = 4096,
-    threads: o.ThreadsOpt = None,
-    gpu_layers: o.GpuLayersOpt = 0,
     verbose: o.VerboseOpt = False,
+    *,
+    flags: o.Flags,
+    lists: dict[str, str],
 ) -> None:
     """Run variants of TASK side by side: shot counts, prompts, variables, settings, models.
 
@@ -118,42 +107,34 @@ def compare(
         raise UsageError(f"--layout {layout!r} is not one of: {', '.join(LAYOUTS)}.")
     if score_texts is not None and any(t == "" for t in score_texts):
         raise UsageError("--score '' is empty: give the continuation to score, like ' fromage'.")
-    given = {
-        "temperature": temperature,
-        "top_k": top_k,
-        "top_p": top_p,
-        "min_p": min_p,
-        "repeat_penalty": repeat_penalty,
-        "presence_penalty": presence_penalty,
-        "frequency_penalty": frequency_penalty,
-        "max_tokens": max_tokens,
-    }
     request = Request(
         tasks=tuple(tasks),
         text=read_input(None, input_opt),
         shots=shots,
         variables=tuple(var or ()),
-        sampling={k: v for k, v in given.items() if v is not None},
-        models=model,
+        lists=lists,
         samples=samples,
-        seed=seed,
         select=select,
         library=library,
-        stop=stop,
+        flags=flags,
     )
-    variants = build(request)  # every prompt composed before any model loads
-    if model and "," in model:  # a missing second model is found before the first one runs
+    built = build(request)  # every prompt composed before any model loads
+    by_model = {}
+    for variant, resolved in zip(built.variants, built.settings):
+        by_model.setdefault(variant.model, resolved)
+    if len(by_model) > 1:  # a missing model is found before the first one runs
         from gptplay.engine.gguf_check import check_gguf
         from gptplay.models import resolve_model
 
-        for name in dict.fromkeys(v.model for v in variants):
+        for name in by_model:
             check_gguf(resolve_model(name).path)
 
     def engine_for(name: str | None):
-        return o.load(o.ModelOptions(name, ctx, threads, gpu_layers, verbose))
+        return flags.load(by_model[name], verbose=verbose)
 
-    show(variants, engine_for, score_texts, layout=layout, top=top, json_out=json_out)
+    show(built.variants, engine_for, score_texts, layout=layout, top=top, json_out=json_out)
 
 
 def register(app: typer.Typer) -> None:
-    app.command(no_args_is_help=True)(compare)
+    command = o.settings_flags(o.SAMPLING, o.MODEL, exclude=LISTED_NAMES)(list_flags(compare))
+    app.command(no_args_is_help=True)(command)

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from gptplay.cli.compare_flags import given_lists
+from gptplay.cli.options import Flags
 from gptplay.compare import Axis, Variant, cross, label_of, parse_list
 from gptplay.errors import UsageError
-
-# (setting, flag, type): the sampling settings that take a comma-separated list of values.
-LIST_SETTINGS: tuple[tuple[str, str, type], ...] = (
-    ("temperature", "--temperature", float),
-    ("top_k", "--top-k", int),
-    ("top_p", "--top-p", float),
-    ("min_p", "--min-p", float),
-    ("repeat_penalty", "--repeat-penalty", float),
-    ("presence_penalty", "--presence-penalty", float),
-    ("frequency_penalty", "--frequency-penalty", float),
-    ("max_tokens", "--max-tokens", int),
-)
+from gptplay.settings import Resolved
 
 
 @dataclass(frozen=True)
@@ -29,13 +20,19 @@ class Request:
     text: str | None
     shots: str | None
     variables: tuple[str, ...]
-    sampling: dict[str, str]  # setting -> the flag's text, for the flags given
-    models: str | None
+    lists: dict[str, str]  # setting -> the list flag's text, for the list flags given
     samples: int
-    seed: int | None
     select: str
     library: str | None
-    stop: list[str] | None
+    flags: Flags = field(default_factory=Flags)  # the single-valued settings flags
+
+
+@dataclass(frozen=True)
+class Built:
+    """The variants, and the resolved settings each one loads its model with."""
+
+    variants: list[Variant]
+    settings: list[Resolved]
 
 
 def var_axes(pairs: tuple[str, ...]) -> list[Axis]:
@@ -56,54 +53,51 @@ def axes_of(req: Request) -> list[Axis]:
     if any(k < 0 for k in axes[-1].values):
         raise UsageError(f"--shots {req.shots!r}: a shot count is 0 or more.")
     axes += var_axes(req.variables)
-    for name, flag, kind in LIST_SETTINGS:
-        if name in req.sampling:
-            axes.append(Axis(name, parse_list(flag, req.sampling[name], kind)))
-    if req.models:
-        axes.append(Axis("model", parse_list("--model", req.models, str)))
+    axes += [Axis(name, values) for name, values in given_lists(req.lists).items()]
     if req.samples < 1:
         raise UsageError(f"--samples {req.samples} is out of range: must be >= 1.")
     axes.append(Axis("sample", tuple(range(1, req.samples + 1))))
     return axes
 
 
-def build(req: Request) -> list[Variant]:
-    """One variant per combination: its prompt composed and its sampling settings resolved.
+def build(req: Request) -> Built:
+    """One variant per combination: its prompt composed and its settings resolved.
 
-    Without --seed every variant still shares one fresh seed (sample i: seed + i - 1), so
-    variants differ by what was varied, not by the luck of the draw.
+    Each variant's settings are resolved as `gptplay fewshot` resolves them (default <
+    config.toml < the prompt's [params] < flags), its axis values being its flags. Without
+    --seed every variant shares one fresh seed (sample i: seed + i - 1), so variants differ
+    by what was varied, not by the luck of the draw.
     """
     from gptplay.cli.fewshot_run import FewshotRun
 
     axes = axes_of(req)
-    base_seed = req.seed if req.seed is not None else random.SystemRandom().randrange(2**31)
-    variants = []
+    listed = {a.name for a in axes} & set(req.lists)
+    base_seed = random.SystemRandom().randrange(2**31)
+    variants, settings = [], []
     for n, values in enumerate(cross(axes)):
         fixed = {a.name[4:]: values[a.name] for a in axes if a.name.startswith("var:")}
-        given = {name: values[name] for name, _, _ in LIST_SETTINGS if name in values}
+        given = {**req.flags.given, **{name: values[name] for name in listed}}
         run = FewshotRun(
             task=values["task"],
             text=req.text,
             values=fixed,
             shots=values["shots"],
             select=req.select,
-            seed=req.seed,
             library=req.library,
-            given=given,
-            stop=req.stop,
+            flags=Flags(given, req.flags.loader),
         )
         run.prepare()
         seed = run.params.seed if run.params.seed is not None else base_seed
         params = replace(run.params, seed=(seed + values["sample"] - 1) % 2**32)
-        model = values.get("model")
-        settings = {
+        resolved = run.settings.with_params(params, source="compare")
+        record = {
             "task": run.spec.name,
             "shots": run.composed.shots,
             "variables": dict(run.composed.variables),
-            "model": model,
-            **{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(params).items()},
+            **resolved.as_dict(),
         }
-        variants.append(
-            Variant(n, values, run.composed.text, params, model, label_of(values, axes), settings)
-        )
-    return variants
+        model = str(resolved["model"])
+        label = label_of(values, axes)
+        variants.append(Variant(n, values, run.composed.text, params, model, label, record))
+        settings.append(resolved)
+    return Built(variants, settings)

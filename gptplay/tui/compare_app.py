@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from gptplay.errors import GptplayError
+from gptplay.settings import Layer
+from gptplay.settings.schema import SESSION
 from gptplay.tui.compare_tab import ComparePane
 from gptplay.tui.compare_variants import copy_of
 from gptplay.tui.composer import Composer
@@ -16,6 +16,11 @@ from gptplay.tui.token_view import TokenView
 
 class CompareMixin:
     """Mixed into the App, next to SessionMixin."""
+
+    def compare_loader(self, model: str):
+        """Load another model for the Compare tab's model axis (in its worker thread)."""
+        edit = Layer(SESSION, {"model": model}, "the Compare tab")
+        return self.engine_factory(self.settings_layers.resolve(session=edit))
 
     def compare_run(self) -> None:
         """Ctrl+R on the Compare tab: the variants of the Playground's current prompt."""
@@ -49,8 +54,9 @@ class CompareMixin:
                 self.open_prompt(comp.spec.name)
             self.composition = comp
             self.query_one(Composer).load(comp)
-            params = asdict(recipe.params)
-            self.query_one(ParamsPanel).fill(params, recipe.params.stop)
+            prompt = self.settings_layers.resolve(comp.spec.settings_layer())
+            panel = self.query_one(ParamsPanel)
+            panel.fill(prompt.with_params(recipe.params, "the Compare tab"))
             self.transcript.start(result.prompt_ids)
             self.transcript.append(list(result.completion.events))
             self.transcript.current.completion = result.completion
