@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gptplay.cli import app
+from gptplay.cli.options import ENGINE_LOADER
 from gptplay.compare import Variant, divergence, generate
 from gptplay.engine.types import SamplingParams
 from tests.conftest import run_cli
@@ -35,9 +36,9 @@ def test_shots_side_by_side_differ_where_the_answers_differ(model_path):
         assert all(lp is None or lp <= 0 for lp in v["logprobs"])
 
 
-def test_columns_on_the_real_model_in_process(engine, monkeypatch):
-    monkeypatch.setattr("gptplay.cli.options.load", lambda *a, **k: engine)
-    shown = CliRunner().invoke(app, SHOTS, env={"COLUMNS": "140"})
+def test_columns_on_the_real_model_in_process(engine):
+    obj = {ENGINE_LOADER: lambda settings, **_: engine}
+    shown = CliRunner().invoke(app, SHOTS, env={"COLUMNS": "140"}, obj=obj)
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
     header = next(line for line in lines if "zero-shot" in line)
