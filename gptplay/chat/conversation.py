@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gptplay.errors import GptplayError
 from gptplay.fileio import atomic_write
+from gptplay.textin import checked
 
 FORMAT = "gptplay-chat"
 VERSION = 1
@@ -58,7 +59,7 @@ class Conversation:
     def add_user(self, text: str) -> None:
         if self.awaiting_reply:
             raise ValueError("the last user message has no reply yet")
-        self.messages.append(Message("user", text))
+        self.messages.append(Message("user", checked(text, "the message")))
 
     def add_reply(self, text: str, interrupted: bool = False) -> Message:
         if not self.awaiting_reply:

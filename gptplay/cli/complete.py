@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -14,9 +13,11 @@ from gptplay.errors import UsageError
 
 def read_text(text: str) -> str:
     """The argument itself, or standard input for '-'."""
+    from gptplay.textin import checked, read_stdin
+
     if text == "-":
-        return sys.stdin.read()
-    return text
+        return read_stdin()
+    return checked(text, "the argument")
 
 
 def complete(
