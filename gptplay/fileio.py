@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,3 +202,16 @@ def editor_copy(stem: str, text: str) -> Iterator[Path]:
         yield tmp
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def require_regular_file(path: Path, what: str, error: type[GptplayError] = GptplayError) -> None:
+    """Refuse a path that exists but is not a regular file: a FIFO would block a read forever."""
+    try:
+        st = path.stat()
+    except OSError:
+        return  # missing (or a symlink loop): the caller's own open reports it
+    if not stat.S_ISREG(st.st_mode):
+        kind = (
+            "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO or device)"
+        )
+        raise error(f"{path}: {what} is {kind}.", hint="give the path of a regular file.")
