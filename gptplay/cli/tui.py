@@ -42,7 +42,12 @@ def tui(
             opts = o.ModelOptions(chosen, ctx, threads, gpu_layers, False)
             return o.load(opts, notify=_quiet, default_threads=screen_threads())
 
-    create_app(engine_factory, model=model, library=library, prompt=prompt, top=top).run()
+    from gptplay import signals
+
+    tui_app = create_app(engine_factory, model=model, library=library, prompt=prompt, top=top)
+    # SIGTERM/SIGHUP quit the screen as Ctrl+Q does (the terminal restored), never mid-draw.
+    with signals.on_signal(lambda signum: tui_app.exit(return_code=128 + signum)):
+        tui_app.run()
 
 
 def screen_threads() -> int:
