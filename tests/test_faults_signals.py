@@ -129,3 +129,21 @@ def test_signals_module_is_the_one_handler(monkeypatch):
         signals._handler(signal.SIGTERM, None)
     assert calls == [signal.SIGTERM]
 
+
+
+def test_sigterm_quits_the_tui_and_restores_the_terminal():
+    pexpect = pytest.importorskip("pexpect")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "gptplay", "tui"],
+        env={**os.environ, "TERM": "xterm-256color"},
+        dimensions=(40, 120),
+        timeout=60,
+    )
+    child.expect("translate")  # the library is on the screen
+    child.kill(signal.SIGTERM)
+    child.expect(pexpect.EOF, timeout=30)
+    tail = child.before
+    child.close()
+    assert child.exitstatus == 143
+    assert b"\x1b[?1049l" in tail  # left the application's screen
