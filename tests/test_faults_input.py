@@ -151,7 +151,9 @@ def test_a_bad_load_in_the_repl_keeps_the_session(tmp_path):
     pexpect = pytest.importorskip("pexpect")
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100_000 + "]" * 100_000)
-    child = pexpect.spawn(sys.executable, ["-m", "gptplay", "chat", "-n", "4", "-t", "0"], timeout=60)
+    child = pexpect.spawn(
+        sys.executable, ["-m", "gptplay", "chat", "-n", "4", "-t", "0"], timeout=60
+    )
     child.expect("> ")
     child.sendline("/system Be terse.")
     child.expect("system prompt set")
