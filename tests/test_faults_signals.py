@@ -130,7 +130,6 @@ def test_signals_module_is_the_one_handler(monkeypatch):
     assert calls == [signal.SIGTERM]
 
 
-
 def test_sigterm_quits_the_tui_and_restores_the_terminal():
     pexpect = pytest.importorskip("pexpect")
     child = pexpect.spawn(
