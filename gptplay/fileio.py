@@ -152,16 +152,18 @@ def _link_new(tmp: Path, path: Path) -> None:
 
 @contextlib.contextmanager
 def locked(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
-    """Hold ``.NAME.lock`` beside path for a read-modify-write, so no update is lost."""
-    from filelock import FileLock, Timeout
+    """Hold ``.NAME.lock`` beside path for a read-modify-write, so no update is lost.
 
+    An flock on the lock file; the holder removes the file before releasing it, and a
+    waiter that then gets a lock on the removed file tries again, so no lock file is left
+    behind and two processes never hold it at once.
+    """
     path = Path(path)
     lock_path = path.with_name(f".{path.name}.lock")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(lock_path, timeout=timeout, mode=new_file_mode())
-        lock.acquire()
-    except Timeout:
+        fd = _acquire(lock_path, timeout)
+    except TimeoutError:
         raise GptplayError(
             f"Could not save {path}: another gptplay has held {lock_path} for over "
             f"{timeout:g} s; nothing was changed.",
@@ -172,7 +174,38 @@ def locked(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
     try:
         yield
     finally:
-        lock.release()
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
+        os.close(fd)
+
+
+def _acquire(lock_path: Path, timeout: float) -> int:
+    """An open, flocked descriptor of the lock file that is still at lock_path."""
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, new_file_mode())
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError from None
+                    time.sleep(0.01)
+            try:
+                same = os.stat(lock_path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False  # the holder removed it as it let go: lock the new one
+            if same:
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -182,7 +215,8 @@ def editor_copy(stem: str, text: str) -> Iterator[Path]:
     Copies live in ``$TMPDIR/gptplay-edit-UID``; one left by a killed gptplay is removed by
     the next edit.
     """
-    folder = Path(tempfile.gettempdir()) / f"gptplay-edit-{os.getuid()}"
+    uid = os.getuid() if hasattr(os, "getuid") else os.getlogin()
+    folder = Path(tempfile.gettempdir()) / f"gptplay-edit-{uid}"
     pattern = re.compile(r".+\.(\d+)\.[^.]+\.toml\Z")
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
