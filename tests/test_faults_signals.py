@@ -139,7 +139,8 @@ def test_sigterm_quits_the_tui_and_restores_the_terminal():
         dimensions=(40, 120),
         timeout=60,
     )
-    child.expect("translate")  # the library is on the screen
+    # Once the model is loaded: quitting while it loads is issue 16's item 3, not this one.
+    child.expect("ready")
     child.kill(signal.SIGTERM)
     child.expect(pexpect.EOF, timeout=30)
     tail = child.before
