@@ -22,6 +22,7 @@ app = App(
 COMMAND_MODULES = (
     "complete",
     "fewshot",
+    "compare",
     "eval",
     "chat",
     "tui",

@@ -20,6 +20,8 @@ from gptplay.library import Library
 from gptplay.settings import Layer, Resolved, SettingsStack
 from gptplay.settings.schema import SESSION
 from gptplay.tui.chat_tab import ChatPane
+from gptplay.tui.compare_app import CompareMixin
+from gptplay.tui.compare_tab import ComparePane
 from gptplay.tui.composer import Composer
 from gptplay.tui.composition import Composition
 from gptplay.tui.editor import EditPane
@@ -38,7 +40,7 @@ DEFAULT_PROMPT = "translate"
 GIL_SWITCH_S = 0.001  # see on_mount
 
 
-class PlaygroundApp(SessionMixin, App[None]):
+class PlaygroundApp(CompareMixin, SessionMixin, App[None]):
     """gptplay's terminal playground."""
 
     TITLE = "gptplay"
@@ -59,6 +61,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         Binding("f3", "tab('prompt')", "Prompt", show=False),
         Binding("f4", "tab('edit')", "Edit", show=False),
         Binding("f6", "tab('chat')", "Chat", show=False),
+        Binding("f8", "tab('compare')", "Compare", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -104,6 +107,8 @@ class PlaygroundApp(SessionMixin, App[None]):
                 yield EditPane(self.library, id="editor")
             with TabPane("Chat", id="chat"):
                 yield ChatPane(self.generator, self.top, self.settings_layers, id="chat-pane")
+            with TabPane("Compare", id="compare"):
+                yield ComparePane(self.generator, self.top, self.compare_loader, id="compare-pane")
         yield Static("", id="status")
         yield Footer()
 
@@ -146,6 +151,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         self.state = "ready · Ctrl+R runs"
         self.query_one(ParamsPanel).set_model(engine.model_name)
         self.query_one(ChatPane).set_engine(engine)
+        self.query_one(ComparePane).set_engine(engine)
         self.show_status()
         self.query_one(PromptView).refresh_prompt(self.engine)
 
@@ -159,6 +165,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         self.action_cancel()
         self.engine = None
         self.query_one(ChatPane).set_engine(None)
+        self.query_one(ComparePane).set_engine(None)
         self.state = f"loading {event.model}…"
         self.show_status()
         self.load_model(event.model)
@@ -172,6 +179,9 @@ class PlaygroundApp(SessionMixin, App[None]):
             return
         if self.query_one(ChatPane).busy:  # one llama context: the chat's reply first
             self.notify("a chat reply is streaming (Escape stops it)", severity="warning")
+            return
+        if self.query_one(ComparePane).busy:
+            self.notify("a comparison is running (Escape stops it)", severity="warning")
             return
         try:
             params = self.query_one(ParamsPanel).params()
@@ -236,6 +246,9 @@ class PlaygroundApp(SessionMixin, App[None]):
         if self.query_one(TabbedContent).active == "chat":
             bar.update(self.query_one(ChatPane).status(), layout=False)
             return
+        if self.query_one(TabbedContent).active == "compare":
+            bar.update(self.query_one(ComparePane).status(), layout=False)
+            return
         tokens = len(self.transcript.current.ids)
         bar.update(
             status_text(
@@ -254,6 +267,9 @@ class PlaygroundApp(SessionMixin, App[None]):
     def action_run(self) -> None:
         if self.query_one(TabbedContent).active == "chat":
             self.query_one(ChatPane).action_retry()
+            return
+        if self.query_one(TabbedContent).active == "compare":
+            self.compare_run()
             return
         if self.composition is None:
             self.notify("choose a prompt in the library first", severity="warning")
@@ -275,6 +291,7 @@ class PlaygroundApp(SessionMixin, App[None]):
 
     def action_cancel(self) -> None:
         self.query_one(ChatPane).cancel()
+        self.query_one(ComparePane).cancel()
         if self.generating:
             self.workers.cancel_group(self, "generate")
             self.state = "cancelling…"
