@@ -29,6 +29,7 @@ TEMPLATE = """\
 # threads = 4         # CPU threads (default: all cores)
 # gpu_layers = 0      # layers to offload to a GPU, -1 for all
 # model_dirs = ["~/models"]   # folders of .gguf files shown by `gptplay models list`
+# history = false     # do not record runs (`gptplay history` lists them)
 
 [aliases]
 # gemma-it = "unsloth/gemma-3-270m-it-GGUF:Q4_K_M"
@@ -61,6 +62,10 @@ def _str(v: object) -> bool:
     return isinstance(v, str) and v.strip() != ""
 
 
+def _bool(v: object) -> bool:
+    return isinstance(v, bool)
+
+
 def _strs(v: object) -> bool:
     return isinstance(v, list) and all(isinstance(s, str) and s for s in v)
 
@@ -72,6 +77,7 @@ TOP: dict[str, tuple[Check, str, Check, str]] = {
     "threads": (_int, "an integer", lambda v: v >= 1, "must be >= 1"),
     "gpu_layers": (_int, "an integer", lambda v: v >= -1, "must be >= -1 (-1: all layers)"),
     "model_dirs": (_strs, "a list of non-empty strings", lambda v: True, ""),
+    "history": (_bool, "true or false", lambda v: True, ""),
 }
 SAMPLING: dict[str, tuple[Check, str, Check, str]] = {
     "temperature": (_num, "a number", lambda v: v >= 0, "must be >= 0"),
@@ -103,6 +109,7 @@ class Config:
     threads: int | None = None
     gpu_layers: int | None = None
     model_dirs: tuple[Path, ...] = ()
+    history: bool | None = None  # false: record no run in the history
     aliases: dict[str, str] = field(default_factory=dict)
     sampling: dict[str, object] = field(default_factory=dict)
 

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from gptplay.cli import options as o
 from gptplay.cli.fewshot import DEFAULTS, LibraryOpt, _maybe
+from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
 
 CHAT = "Chat"
@@ -74,6 +75,7 @@ def chat(
     max_tokens: _maybe(o.MaxTokensOpt) = None,
     stop: o.StopOpt = None,
     seed: o.SeedOpt = None,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Chat with the model: replies stream, shaded by probability; /help lists the commands.
 
@@ -125,6 +127,9 @@ def chat(
         probs=not no_probs,
         conversation=conversation,
     )
+    from gptplay import history
+
+    session.on_reply = history.chat_recorder("chat", on=history.enabled(no_history))
     if interactive:
         from gptplay.cli.chat_repl import Repl
 

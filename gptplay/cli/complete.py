@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from gptplay.cli import options as o
+from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
 
 
@@ -59,8 +60,10 @@ def complete(
     max_tokens: o.MaxTokensOpt = 128,
     stop: o.StopOpt = None,
     seed: o.SeedOpt = None,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Stream a completion of PROMPT, each token shaded by its probability."""
+    from gptplay import history
     from gptplay.cli.output import OutputOptions, print_stream
 
     params = o.sampling(
@@ -82,12 +85,15 @@ def complete(
     stream = engine.stream(
         text, params, top=max(top, alts) if not no_probs else 0, probs=not no_probs, sampled=sampled
     )
-    print_stream(
-        stream,
-        OutputOptions(probs=not no_probs, alts=alts, json=json_out),
-        Console(highlight=False),
-        Console(stderr=True, highlight=False),
-    )
+    settings = history.settings_dict(params, engine, top=top, probs=not no_probs, sampled=sampled)
+    on = history.enabled(no_history)
+    with history.recording(stream, "complete", text, engine, settings, on=on):
+        print_stream(
+            stream,
+            OutputOptions(probs=not no_probs, alts=alts, json=json_out),
+            Console(highlight=False),
+            Console(stderr=True, highlight=False),
+        )
 
 
 def tokens(
@@ -109,6 +115,7 @@ def tokens(
     ctx: o.CtxOpt = 4096,
     threads: o.ThreadsOpt = None,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Show how TEXT splits into tokens; with --probs, how likely the model found each one."""
     import json
@@ -125,6 +132,11 @@ def tokens(
         ids = [p.id for p in pieces]
         scored = [ScoredToken(ids[0], pieces[0].bytes, None)]
         scored += engine.score_tokens(ids[:1], ids[1:], top=alts)
+        from gptplay import history
+
+        settings = {"ctx": engine.n_ctx, "alts": alts, "bos": not no_bos}
+        on = history.enabled(no_history)
+        history.record_scored("tokens", body, engine, scored, settings, on=on)
     else:
         scored = [ScoredToken(p.id, p.bytes, None) for p in pieces]
     if json_out:

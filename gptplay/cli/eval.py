@@ -13,6 +13,7 @@ from rich.console import Console
 
 from gptplay.cli import options as o
 from gptplay.cli.fewshot import LibraryOpt, parse_vars
+from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
 
 EVAL = "Evaluation"
@@ -145,6 +146,7 @@ def eval_cmd(
     threads: o.ThreadsOpt = None,
     gpu_layers: o.GpuLayersOpt = 0,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Measure TASK's accuracy at each shot count over several demonstration seeds.
 
@@ -164,10 +166,13 @@ def eval_cmd(
         raise UsageError(f"--plot {plot}: the chart is a PNG file.", hint="like --plot results.png")
     session = EvalSession(task, data, pool, field, limit, parse_vars(var), library, config)
     session.prepare()
-    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    out, err = Console(highlight=False, record=True), Console(stderr=True, highlight=False)
     engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
     interrupted = session.run(engine, err)
     session.report(out, show_confusion)
+    from gptplay.cli.history import record_eval_session
+
+    record_eval_session(session, engine, out.export_text(), interrupted, no_history)
     if output is not None:
         from gptplay.fileio import atomic_write
 

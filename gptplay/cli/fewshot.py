@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from gptplay.cli import options as o
+from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
 
 PROMPT = "Prompt"
@@ -145,6 +146,7 @@ def fewshot(
     max_tokens: _maybe(o.MaxTokensOpt) = None,
     stop: o.StopOpt = None,
     seed: o.SeedOpt = None,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Compose TASK's instruction, K demonstrations and INPUT, then stream the answer.
 
@@ -203,7 +205,16 @@ def fewshot(
         probs=not no_probs,
         sampled=sampled,
     )
-    print_stream(stream, OutputOptions(probs=not no_probs, alts=alts, json=json_out), out, err)
+    from gptplay import history
+
+    settings = history.settings_dict(
+        run.params, engine, top=top, probs=not no_probs, sampled=sampled, shots=shots
+    )
+    with history.recording(
+        stream, "fewshot", run.composed.text, engine, settings, on=history.enabled(no_history),
+        task=run.spec.name, prompt_file=run.spec.source,
+    ):  # fmt: skip
+        print_stream(stream, OutputOptions(probs=not no_probs, alts=alts, json=json_out), out, err)
 
 
 def register(app: typer.Typer) -> None:

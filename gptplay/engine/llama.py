@@ -99,6 +99,7 @@ class LlamaEngine:
         self.n_ctx = min(self._llm.n_ctx(), len(self._llm.input_ids))
         self.n_vocab = self._llm.n_vocab()
         self.n_gpu_layers = n_gpu_layers
+        self.threads = threads  # recorded with each run: replays compare it
         self._vocab = self._llm._model.vocab
         self._reader = LogitReader(self.n_vocab)
         self._pieces: dict[int, bytes] = {}

@@ -1,0 +1,155 @@
+"""Every run recorded: a SQLite history of prompts, settings, tokens and their probabilities.
+
+The front-ends call one of the helpers below once a run has ended (never on the token
+path). Nothing here raises into a run: a locked, damaged or unwritable database gives one
+line of warning and the run goes on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from gptplay.history.record import (
+    Warn,
+    build,
+    enabled,
+    interrupted,
+    settings_dict,
+    write,
+)
+
+__all__ = [
+    "chat_recorder",
+    "enabled",
+    "new_conversation_id",
+    "record_eval",
+    "record_scored",
+    "recording",
+    "settings_dict",
+    "write",
+]
+
+
+@contextmanager
+def recording(
+    stream,
+    command: str,
+    prompt: str,
+    engine,
+    settings: Mapping[str, object],
+    *,
+    on: bool = True,
+    warn: Warn | None = None,
+    **fields,
+) -> Iterator[None]:
+    """Record ``stream``'s run when the block ends, also when Ctrl-C or an exit ends it."""
+    error: BaseException | None = None
+    try:
+        yield
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        completion = getattr(stream, "completion", None)
+        if on and completion is not None:
+            finish = "interrupted" if interrupted(error) else None
+            write(
+                build(command, prompt, engine, settings, completion, finish=finish, **fields), warn
+            )
+
+
+def record_scored(
+    command: str,
+    text: str,
+    engine,
+    scored: Sequence,
+    settings: Mapping[str, object],
+    *,
+    on: bool = True,
+    warn: Warn | None = None,
+) -> int | None:
+    """`tokens --probs`: each token of the text with the probability the model gave it."""
+    if not on:
+        return None
+    from gptplay.engine.types import TokenEvent
+
+    events = [TokenEvent(t.id, t.bytes, t.text, t.logprob, tuple(t.top)) for t in scored]
+    record = build(command, text, engine, settings, events=events, finish="scored")
+    record["prompt_tokens"] = len(events)
+    record["output"] = ""  # the text is the prompt; the tokens are its own
+    return write(record, warn)
+
+
+def record_eval(
+    engine,
+    task: str,
+    settings: Mapping[str, object],
+    summaries: Sequence[Mapping[str, object]],
+    table: str,
+    *,
+    prompt: str = "",
+    prompt_file: Path | str | None = None,
+    finish: str = "done",
+    on: bool = True,
+    warn: Warn | None = None,
+) -> int | None:
+    """An eval run: its settings and its summary table (the predictions stay in --output)."""
+    if not on:
+        return None
+    record = build(
+        "eval",
+        prompt,
+        engine,
+        settings,
+        task=task,
+        prompt_file=prompt_file,
+        finish=finish,
+        extra={"summaries": list(summaries), "table": table},
+    )
+    record["output"] = table
+    return write(record, warn)
+
+
+def new_conversation_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def chat_recorder(command: str, on: bool = True, warn: Warn | None = None):
+    """A ChatSession.on_reply hook recording each finished turn with its conversation id."""
+    if not on:
+        return None
+
+    def on_reply(reply) -> None:
+        session = reply.session
+        if getattr(session, "conversation_id", None) is None:
+            session.conversation_id = new_conversation_id()
+        conv = session.conversation
+        settings = settings_dict(
+            session.params, session.engine, top=session.top, probs=session.probs
+        )
+        extra = {
+            "template": session.format.name,
+            "system": conv.system,
+            "messages": [m.to_json() for m in conv.messages],
+            "context_start": conv.context_start,
+        }
+        task = session.format.name
+        write(
+            build(
+                command,
+                reply.prompt.text,
+                session.engine,
+                settings,
+                reply.completion,
+                task=task,
+                prompt_ids=list(reply.prompt.ids),
+                conversation=session.conversation_id,
+                extra=extra,
+            ),
+            warn,
+        )
+
+    return on_reply
