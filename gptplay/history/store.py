@@ -66,12 +66,12 @@ MIGRATIONS: tuple[str, ...] = (
 )
 VERSION = len(MIGRATIONS)
 
-COLUMNS = ["created", "command", "task", "prompt_hash", "prompt", "output", "model", "model_path", "model_size", "model_fingerprint", "settings", "seed", "threads", "build", "finish", "n_tokens", "prompt_tokens", "timings", "tokens", "prompt_ids", "conversation", "extra", "parent"]
-JSON_COLUMNS = (
-    "created command task prompt_hash prompt output model model_path model_size "
-    "model_fingerprint settings seed threads build finish n_tokens prompt_tokens "
-    "timings tokens prompt_ids conversation extra parent"
-).split()
+COLUMNS = (
+    ("created", "command", "task", "prompt_hash", "prompt", "output")
+    + ("model", "model_path", "model_size", "model_fingerprint", "settings", "seed")
+    + ("threads", "build", "finish", "n_tokens", "prompt_tokens", "timings", "tokens")
+    + ("prompt_ids", "conversation", "extra", "parent")
+)
 JSON_COLUMNS = ("settings", "timings", "extra")
 
 
