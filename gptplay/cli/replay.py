@@ -64,10 +64,12 @@ def _differences(run, engine, threads: int | None, build: str) -> list[str]:
 
 
 def _model_of(run) -> str:
+    from gptplay.models import EMBEDDED_NAME
+
+    if run.model == EMBEDDED_NAME:
+        return "default"
     if run.model_path and Path(run.model_path).exists():
         return run.model_path
-    if run.model and run.model.endswith("(Q4_K_M, embedded)"):
-        return "default"
     if run.model:
         return run.model
     raise UsageError(f"run {run.id} does not say which model it used.")
@@ -96,8 +98,8 @@ def replay(
     run = runs.load(run_id)
     if run.command in ("eval", "tokens"):
         raise UsageError(
-            f"run {run_id} is a `{run.command}` run; replay reruns generated text "
-            "(complete, fewshot, chat, tui).",
+            f"run {run_id} is a `{run.command}` run, which replay does not rerun "
+            "(it reruns complete, fewshot, chat and tui runs).",
             hint=f"run `gptplay {run.command}` again with the settings that "
             f"`gptplay history show {run_id}` lists.",
         )

@@ -171,11 +171,14 @@ def stderr_warning(text: str) -> None:
 
 
 def write(
-    record: Mapping[str, object], warn: Warn | None = None, path: Path | None = None
+    record: Mapping[str, object],
+    warn: Warn | None = None,
+    path: Path | None = None,
+    timeout: float = store.BUSY_TIMEOUT_S,
 ) -> int | None:
     """Insert the record; on any database trouble warn once (one line) and return None."""
     try:
-        conn = store.connect(path)
+        conn = store.connect(path, timeout)
         try:
             return store.insert(conn, dict(record))
         finally:

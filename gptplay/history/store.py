@@ -167,10 +167,10 @@ def _statements(script: str) -> Iterator[str]:
 
 def insert(conn: sqlite3.Connection, record: dict) -> int:
     """Write one run; return its id."""
-    values = {k: record.get(k) for k in COLUMNS}
-    values["created"] = values["created"] or time.time()
+    values = {k: record[k] for k in COLUMNS if record.get(k) is not None}  # else the default
+    values.setdefault("created", time.time())
     for k in JSON_COLUMNS:
-        values[k] = json.dumps(values[k] or {}, ensure_ascii=False)
+        values[k] = json.dumps(values.get(k) or {}, ensure_ascii=False)
     names = ", ".join(values)
     marks = ", ".join("?" for _ in values)
     with conn:
