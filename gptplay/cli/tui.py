@@ -10,6 +10,7 @@ import typer
 
 from gptplay.cli import options as o
 from gptplay.cli.fewshot import LibraryOpt
+from gptplay.cli.history import NoHistoryOpt
 
 
 def tui(
@@ -24,6 +25,7 @@ def tui(
     ctx: o.CtxOpt = 4096,
     threads: o.ThreadsOpt = None,
     gpu_layers: o.GpuLayersOpt = 0,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Open the playground: compose prompts, watch tokens and their probabilities, branch."""
     from gptplay.cli.defaults import current_context
@@ -42,7 +44,12 @@ def tui(
             opts = o.ModelOptions(chosen, ctx, threads, gpu_layers, False)
             return o.load(opts, notify=_quiet, default_threads=screen_threads())
 
-    create_app(engine_factory, model=model, library=library, prompt=prompt, top=top).run()
+    from gptplay import history
+
+    on = history.enabled(no_history)
+    create_app(
+        engine_factory, model=model, library=library, prompt=prompt, top=top, history=on
+    ).run()
 
 
 def screen_threads() -> int:

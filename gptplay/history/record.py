@@ -123,6 +123,7 @@ def build(
     prompt_ids: Sequence[int] | None = None,
     conversation: str | None = None,
     parent: int | None = None,
+    context: Sequence[TokenEvent] = (),
     extra: Mapping[str, object] | None = None,
 ) -> dict:
     """A record for store.insert: who ran what, on which model and build, and what came out."""
@@ -144,6 +145,7 @@ def build(
         "prompt_ids": codec.encode_ids(prompt_ids) if prompt_ids is not None else None,
         "conversation": conversation,
         "parent": parent,
+        "context_tokens": codec.encode(context) if context else None,
         "extra": dict(extra or {}),
         **model_info(engine),
     }

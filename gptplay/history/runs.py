@@ -43,6 +43,7 @@ class StoredRun:
     prompt_hash: str | None
     events: tuple[TokenEvent, ...] = ()
     prompt_ids: tuple[int, ...] | None = None
+    context: tuple[TokenEvent, ...] = ()  # a TUI continue/branch: the branch's earlier tokens
 
     @classmethod
     def of(cls, row: store.RunRow, tokens: bool = True) -> StoredRun:
@@ -53,8 +54,10 @@ class StoredRun:
             events = codec.decode(v["tokens"])
         if tokens and v.get("prompt_ids"):
             ids = tuple(codec.decode_ids(v["prompt_ids"]))
-        names = cls.__dataclass_fields__.keys() - {"events", "prompt_ids"}
-        return cls(**{k: v.get(k) for k in names}, events=events, prompt_ids=ids)
+        context = codec.decode(v["context_tokens"]) if tokens and v.get("context_tokens") else ()
+        names = cls.__dataclass_fields__.keys() - {"events", "prompt_ids", "context"}
+        values = {k: v.get(k) for k in names}
+        return cls(**values, events=events, prompt_ids=ids, context=context)
 
     @property
     def when(self) -> str:

@@ -58,9 +58,11 @@ MIGRATIONS: tuple[str, ...] = (
         VALUES ('delete', old.id, old.prompt, old.output);
     END;
     """,
-    # 2: a TUI continue or branch names the run it grew from
+    # 2: a TUI continue or branch names the run it grew from, and keeps the tokens of the
+    # branch before it (with their probabilities) so a reopened run shows them as they were
     """
     ALTER TABLE runs ADD COLUMN parent INTEGER;
+    ALTER TABLE runs ADD COLUMN context_tokens BLOB;
     CREATE INDEX runs_conversation ON runs(conversation);
     """,
 )
@@ -70,7 +72,7 @@ COLUMNS = (
     ("created", "command", "task", "prompt_hash", "prompt", "output")
     + ("model", "model_path", "model_size", "model_fingerprint", "settings", "seed")
     + ("threads", "build", "finish", "n_tokens", "prompt_tokens", "timings", "tokens")
-    + ("prompt_ids", "conversation", "extra", "parent")
+    + ("prompt_ids", "conversation", "extra", "parent", "context_tokens")
 )
 JSON_COLUMNS = ("settings", "timings", "extra")
 

@@ -21,11 +21,17 @@ def create_app(
     library: str | Path | None = None,
     prompt: str | None = None,
     top: int = 10,
+    history: bool = True,
 ) -> PlaygroundApp:
     """The app; ``engine_factory(model)`` loads a model (called in a worker thread)."""
     from gptplay.library import Library
     from gptplay.tui.app import PlaygroundApp
 
     return PlaygroundApp(
-        engine_factory, model=model, library=Library.default(library), prompt=prompt, top=top
+        engine_factory,
+        model=model,
+        library=Library.default(library),
+        prompt=prompt,
+        top=top,
+        history=history,
     )
