@@ -83,6 +83,10 @@ def replay(
     json_out: Annotated[
         bool, typer.Option("--json", help="One JSON record: the comparison and the new run.")
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="CPU threads (default: the recorded run's)."),
+    ] = None,
     no_history: Annotated[
         bool, typer.Option("--no-history", help="Do not record the replay itself.")
     ] = False,
@@ -106,7 +110,10 @@ def replay(
     s = run.settings
     engine = o.load(
         o.ModelOptions(
-            _model_of(run), int(s.get("ctx") or 4096), run.threads, int(s.get("gpu_layers") or 0)
+            _model_of(run),
+            int(s.get("ctx") or 4096),
+            threads or run.threads,
+            int(s.get("gpu_layers") or 0),
         )
     )
     params = params_from(s, run.seed)
@@ -120,9 +127,9 @@ def replay(
         task=run.task, parent=run.id, prompt_ids=run.prompt_ids,
     ):  # fmt: skip
         completion = stream.run()
-    threads, build = engine_build(engine)
+    now_threads, build = engine_build(engine)
     result = compare(run.events, completion.events)
-    notes = _differences(run, engine, threads, build)
+    notes = _differences(run, engine, now_threads, build)
     if json_out:
         from gptplay.cli.output import summary_json
 

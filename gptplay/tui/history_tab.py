@@ -198,7 +198,7 @@ class HistoryMixin:
         self.show_status()
 
     def _switch_to(self, tab: str, widget) -> None:
-        """Show ``tab`` and focus ``widget`` there (the filter, left focused, would pull it back)."""
+        """Show ``tab`` and focus ``widget`` (the filter, left focused, would pull it back)."""
         self.set_focus(None)
         self.query_one("#tabs").active = tab
         self.call_after_refresh(widget.focus)
