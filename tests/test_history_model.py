@@ -84,8 +84,13 @@ def test_fewshot_tokens_and_chat_are_recorded(model_path):
     assert len(tokens_run.events[1].top) == 3 and tokens_run.events[1].logprob < 0
     assert chat_run.conversation and chat_run.extra["messages"][0]["content"] == "Hello there"
     assert chat_run.prompt_ids and chat_run.n_tokens >= 1
+    again = run_cli("chat", "-n", "4", "--resume", chat_run.conversation, input="And now?\n")
+    assert again.returncode == 0, again.stderr
     listed = run_cli("history", "--command", "chat", "--json").stdout.splitlines()
-    assert [json.loads(x)["conversation"] for x in listed] == [chat_run.conversation]
+    assert [json.loads(x)["conversation"] for x in listed] == [chat_run.conversation] * 2
+    resumed = runs.latest_turn(chat_run.conversation)
+    said = [m["content"] for m in resumed.extra["messages"] if m["role"] == "user"]
+    assert said == ["Hello there", "And now?"]
 
 
 def test_no_history_and_history_false_record_nothing(model_path, user_dirs):

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from gptplay.cli import options as o
 from gptplay.cli.fewshot import DEFAULTS, LibraryOpt, _maybe
-from gptplay.cli.history import NoHistoryOpt
+from gptplay.cli.history import NoHistoryOpt, ResumeOpt
 from gptplay.errors import UsageError
 
 CHAT = "Chat"
@@ -43,6 +43,7 @@ def chat(
             "--load", metavar="FILE", help="Continue a saved conversation.", rich_help_panel=CHAT
         ),
     ] = None,
+    resume: ResumeOpt = None,
     show_prompt: Annotated[
         bool,
         typer.Option(
@@ -107,6 +108,10 @@ def chat(
         if not message:
             raise UsageError("standard input is empty: there is no message to answer.")
     conversation = Conversation.load(load_file)[0] if load_file else None
+    if resume is not None:
+        from gptplay.cli.history import resumed
+
+        conversation, resume = resumed(resume, load_file)
     if conversation is not None and message is not None and conversation.awaiting_reply:
         raise UsageError(
             f"{load_file} ends with a user message that has no reply, so the piped message "
@@ -130,6 +135,7 @@ def chat(
     from gptplay import history
 
     session.on_reply = history.chat_recorder("chat", on=history.enabled(no_history))
+    session.conversation_id = resume  # a resumed chat's turns join its conversation
     if interactive:
         from gptplay.cli.chat_repl import Repl
 

@@ -18,6 +18,15 @@ NoHistoryOpt = Annotated[
         help="Do not record this run in the history (also: history = false in config.toml).",
     ),
 ]
+ResumeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--resume",
+        metavar="ID",
+        help="Continue a recorded chat: its conversation id, or the id of one of its turns.",
+        rich_help_panel="Chat",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON Lines, one record per run.")]
 UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -181,6 +190,15 @@ def history_clear(
         print(json.dumps({"deleted": deleted}))
     else:
         _consoles()[1].print(f"deleted {deleted} run(s) from {store.db_path()}", soft_wrap=True)
+
+
+def resumed(ref: str, load_file) -> tuple:
+    """`chat --resume`: the recorded conversation and its id."""
+    from gptplay import history
+
+    if load_file is not None:
+        raise UsageError("give --load FILE or --resume ID, not both.")
+    return history.recorded_conversation(ref)
 
 
 def record_eval_session(session, engine, table: str, interrupted: bool, no_history: bool) -> None:

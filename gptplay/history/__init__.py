@@ -153,3 +153,31 @@ def chat_recorder(command: str, on: bool = True, warn: Warn | None = None):
         )
 
     return on_reply
+
+
+def recorded_conversation(ref: str | int):
+    """A recorded chat to resume: by conversation id or by the id of one of its turns.
+
+    Returns (Conversation, conversation id) as of its latest recorded turn; HistoryError
+    when there is no such chat.
+    """
+    from gptplay.chat.conversation import Conversation, Message
+    from gptplay.history import runs
+
+    text = str(ref).strip()
+    latest = runs.latest_turn(text)
+    if latest is None and text.isdigit():
+        run = runs.load(int(text))
+        latest = runs.latest_turn(run.conversation) if run.conversation else None
+    if latest is None:
+        raise runs.HistoryError(
+            f"there is no recorded chat {text!r} in the history.",
+            hint="`gptplay history --command chat` lists chat turns and their conversations.",
+        )
+    extra = latest.extra
+    messages = [
+        Message(m["role"], m["content"], bool(m.get("interrupted")))
+        for m in extra.get("messages", [])
+    ]
+    start = int(extra.get("context_start") or 0)
+    return Conversation(extra.get("system"), messages, start), latest.conversation

@@ -204,26 +204,19 @@ class HistoryMixin:
         self.call_after_refresh(widget.focus)
 
     def _resume_chat(self, run) -> None:
-        from gptplay.chat.conversation import Conversation
-        from gptplay.chat.conversation import Message as Turn
+        from gptplay import history
         from gptplay.tui.chat_tab import ChatPane
 
         pane = self.query_one(ChatPane)
         if pane.busy:
             self.notify("a chat reply is streaming (Escape stops it)", severity="warning")
             return
-        from gptplay.history import runs
-
-        latest = runs.latest_turn(run.conversation) if run.conversation else None
-        extra = (latest or run).extra
-        messages = [
-            Turn(m["role"], m["content"], bool(m.get("interrupted")))
-            for m in extra.get("messages", [])
-        ]
-        conversation = Conversation(
-            extra.get("system"), messages, int(extra.get("context_start") or 0)
-        )
-        if not pane.resume(conversation, run.conversation):
+        try:
+            conversation, conversation_id = history.recorded_conversation(run.id)
+        except GptplayError as exc:
+            self.notify(str(exc), title="history", severity="error")
+            return
+        if not pane.resume(conversation, conversation_id):
             self.notify("the model is still loading", severity="warning")
             return
         self._switch_to("chat", self.query_one("#chat-input"))
