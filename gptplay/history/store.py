@@ -110,9 +110,9 @@ def connect(path: Path | None = None, timeout: float = BUSY_TIMEOUT_S) -> sqlite
         raise HistoryError(f"{path}: cannot open the history database ({exc}).") from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL never corrupts the database; a power cut may lose the last run.
+        conn.execute("PRAGMA synchronous = NORMAL")
         migrate(conn)
     except sqlite3.Error as exc:
         conn.close()

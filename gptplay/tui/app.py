@@ -218,9 +218,11 @@ class PlaygroundApp(HistoryMixin, SessionMixin, App[None]):
         except GptplayError as exc:
             self.call_from_thread(self._failed, request.run, exc)
             return
-        self.call_from_thread(self._finished, request.run, completion)
         context, base = before or ((), None)
-        self.record_playground(engine, request, sent, completion, kind, context, base)
+        try:
+            self.call_from_thread(self._finished, request.run, completion)
+        finally:  # also when the app is closing: the run is recorded all the same
+            self.record_playground(engine, request, sent, completion, kind, context, base)
 
     def _flush(self) -> None:
         """Append what arrived since the last frame (one refresh for many tokens)."""
