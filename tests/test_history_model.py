@@ -23,7 +23,7 @@ def only_run() -> runs.StoredRun:
     return runs.load(run.id)
 
 
-def test_complete_is_recorded_shown_as_it_was_and_replays_identically(model_path):
+def test_complete_is_recorded_and_shown_as_it_was(model_path):
     proc = run_cli("complete", PROMPT, "--json", "-t", "0.7", "-n", "12", "--seed", "9")
     assert proc.returncode == 0, proc.stderr
     printed = [json.loads(line) for line in proc.stdout.splitlines()][:-1]
@@ -44,17 +44,25 @@ def test_complete_is_recorded_shown_as_it_was_and_replays_identically(model_path
     text = run_cli("history", "show", str(run.id), "--alts", "2").stdout
     assert run.output in text and "Top alternatives" in text and "seed 9" in text
 
-    assert [
-        json.loads(x)["id"]
-        for x in run_cli("history", "search", "Germany", "--json").stdout.splitlines()
-    ] == [run.id]  # noqa: E501
+    found = run_cli("history", "search", "Germany", "--json").stdout.splitlines()
+    assert [json.loads(x)["id"] for x in found] == [run.id]
+    assert run_cli("history", "search", "otters", "--json").stdout == ""
+    assert run_cli("history", "delete", str(run.id)).returncode == 0
+    assert run_cli("history", "--json").stdout == ""
+    assert run_cli("history", "delete", str(run.id)).returncode == 2  # no such run: one line
 
+
+def test_replay_runs_it_again_and_the_tokens_are_identical(model_path):
+    assert run_cli("complete", PROMPT, "-t", "0.9", "-n", "8", "--seed", "4").returncode == 0
+    run = only_run()
     replay = run_cli("replay", str(run.id))
     assert replay.returncode == 0, replay.stderr
-    assert "identical: the 12 tokens came out the same" in replay.stderr
+    assert "identical: the 8 tokens came out the same" in replay.stderr
     assert replay.stdout.strip() == run.output.strip()
     again = runs.listing(runs.Filters(command="replay"))
     assert len(again) == 1 and again[0].output == run.output
+    assert run_cli("history", "clear", "--yes").returncode == 0
+    assert runs.listing(runs.Filters()) == []
 
 
 def test_replay_says_when_the_thread_count_differs(model_path):
