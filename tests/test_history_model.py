@@ -153,3 +153,21 @@ def test_an_eval_run_is_recorded_with_its_table(model_path, tmp_path):
     assert "accuracy %" in run.extra["table"] and "majority class" in run.extra["table"]
     shown = run_cli("history", "show", str(run.id)).stdout
     assert "accuracy %" in shown and "sst2 on dev.jsonl" in shown
+
+
+def test_two_gptplay_processes_at_once_both_land(model_path, cache_dir):
+    env = {**os.environ, "GPTPLAY_CACHE_DIR": str(cache_dir)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gptplay", "complete", text, "-n", "3", "-t", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for text in ("One two three", "Red green blue")
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0 and b"warning" not in err, err
+    prompts = sorted(r.prompt for r in runs.listing(runs.Filters()))
+    assert prompts == ["One two three", "Red green blue"]
