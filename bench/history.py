@@ -24,6 +24,27 @@ PROMPT = "Once upon a time, in a small village at the edge of a great forest,"
 SEED = 42
 
 
+def write_cost(engine, n: int, reps: int = 20) -> tuple[float, float]:
+    """Median ms to encode and to encode-and-write one n-token run's record (no model call)."""
+    from gptplay import history
+    from gptplay.engine.types import SamplingParams
+    from gptplay.history import codec
+
+    params = SamplingParams(temperature=0.8, max_tokens=n, seed=SEED)
+    completion = engine.stream(PROMPT, params, top=5, probs=True).run()
+    settings = history.settings_dict(params, engine, top=5, probs=True)
+    encode, write = [], []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        codec.encode(completion.events)
+        t1 = time.perf_counter()
+        history.write(history.build("complete", PROMPT, engine, settings, completion))
+        t2 = time.perf_counter()
+        encode.append(t1 - t0)
+        write.append(t2 - t1)
+    return 1000 * statistics.median(encode), 1000 * statistics.median(write)
+
+
 def one_run(engine, n: int, record: bool) -> tuple[float, float, float]:
     """(tokens/s first to last token, wall seconds of the whole run, seconds of the write)."""
     from gptplay import history
@@ -51,6 +72,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--threads", type=int, default=None, help="default: all cores")
+    parser.add_argument("--write-only", action="store_true", help="only the write's cost")
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="gptplay-bench-history-"))
     os.environ["GPTPLAY_DATA_DIR"] = str(data)  # never the user's own history
@@ -61,6 +83,11 @@ def main() -> None:
 
     engine = LlamaEngine(embedded_model_path(), n_ctx=2048, n_threads=args.threads)
     one_run(engine, 8, record=True)  # warm up, and create the database
+    if args.write_only:
+        encode_ms, write_ms = write_cost(engine, args.tokens)
+        print(f"{args.tokens} tokens, top-5: encoding {encode_ms:.1f} ms, "
+              f"building and writing the record {write_ms:.1f} ms (medians of 20)")  # fmt: skip
+        return
     size0 = store.db_path().stat().st_size
     off: list[tuple[float, float, float]] = []
     on: list[tuple[float, float, float]] = []
@@ -86,6 +113,9 @@ def main() -> None:
     write_ms = 1000 * (med(on, 2) - med(off, 2))
     print(f"  the write after the last token: {write_ms:.1f} ms (median, on minus off)")
     print(f"  database growth per {args.tokens}-token run: {per_run / 1024:.1f} KiB")
+    encode_ms, write_ms = write_cost(engine, args.tokens)
+    print(f"  alone, median of 20: encoding the tokens {encode_ms:.1f} ms, "
+          f"building and writing the record {write_ms:.1f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":
