@@ -308,3 +308,13 @@ def test_eval_record_keeps_the_table():
     run = runs.load(run_id)
     assert run.command == "eval" and run.extra["table"] == table and run.finish == "done"
     assert "62.5" in cli("history", "show", str(run_id)).stdout
+
+
+def test_a_record_that_cannot_be_built_is_a_warning_not_an_error():
+    said = []
+
+    def broken() -> dict:
+        raise ValueError("no such field")
+
+    assert write(broken, said.append) is None
+    assert len(said) == 1 and "no such field" in said[0]

@@ -57,7 +57,10 @@ def recording(
         if on and completion is not None:
             finish = "interrupted" if interrupted(error) else None
             write(
-                build(command, prompt, engine, settings, completion, finish=finish, **fields), warn
+                lambda: build(
+                    command, prompt, engine, settings, completion, finish=finish, **fields
+                ),
+                warn,
             )
 
 
@@ -76,11 +79,14 @@ def record_scored(
         return None
     from gptplay.engine.types import TokenEvent
 
-    events = [TokenEvent(t.id, t.bytes, t.text, t.logprob, tuple(t.top)) for t in scored]
-    record = build(command, text, engine, settings, events=events, finish="scored")
-    record["prompt_tokens"] = len(events)
-    record["output"] = ""  # the text is the prompt; the tokens are its own
-    return write(record, warn)
+    def make() -> dict:
+        events = [TokenEvent(t.id, t.bytes, t.text, t.logprob, tuple(t.top)) for t in scored]
+        record = build(command, text, engine, settings, events=events, finish="scored")
+        record["prompt_tokens"] = len(events)
+        record["output"] = ""  # the text is the prompt; the tokens are its own
+        return record
+
+    return write(make, warn)
 
 
 def record_eval(
@@ -99,18 +105,17 @@ def record_eval(
     """An eval run: its settings and its summary table (the predictions stay in --output)."""
     if not on:
         return None
-    record = build(
-        "eval",
-        prompt,
-        engine,
-        settings,
-        task=task,
-        prompt_file=prompt_file,
-        finish=finish,
-        extra={"summaries": list(summaries), "table": table},
-    )
-    record["output"] = table
-    return write(record, warn)
+
+    def make() -> dict:
+        extra = {"summaries": list(summaries), "table": table}
+        record = build(
+            "eval", prompt, engine, settings, task=task, prompt_file=prompt_file,
+            finish=finish, extra=extra,
+        )  # fmt: skip
+        record["output"] = table
+        return record
+
+    return write(make, warn)
 
 
 def new_conversation_id() -> str:
@@ -122,7 +127,7 @@ def chat_recorder(command: str, on: bool = True, warn: Warn | None = None):
     if not on:
         return None
 
-    def on_reply(reply) -> None:
+    def make(reply) -> dict:
         session = reply.session
         if getattr(session, "conversation_id", None) is None:
             session.conversation_id = new_conversation_id()
@@ -136,21 +141,20 @@ def chat_recorder(command: str, on: bool = True, warn: Warn | None = None):
             "messages": [m.to_json() for m in conv.messages],
             "context_start": conv.context_start,
         }
-        task = session.format.name
-        write(
-            build(
-                command,
-                reply.prompt.text,
-                session.engine,
-                settings,
-                reply.completion,
-                task=task,
-                prompt_ids=list(reply.prompt.ids),
-                conversation=session.conversation_id,
-                extra=extra,
-            ),
-            warn,
+        return build(
+            command,
+            reply.prompt.text,
+            session.engine,
+            settings,
+            reply.completion,
+            task=session.format.name,
+            prompt_ids=list(reply.prompt.ids),
+            conversation=session.conversation_id,
+            extra=extra,
         )
+
+    def on_reply(reply) -> None:
+        write(lambda: make(reply), warn)
 
     return on_reply
 

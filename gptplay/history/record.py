@@ -173,13 +173,14 @@ def stderr_warning(text: str) -> None:
 
 
 def write(
-    record: Mapping[str, object],
+    record: Mapping[str, object] | Callable[[], Mapping[str, object]],
     warn: Warn | None = None,
     path: Path | None = None,
     timeout: float = store.BUSY_TIMEOUT_S,
 ) -> int | None:
-    """Insert the record; on any database trouble warn once (one line) and return None."""
+    """Insert the record (or what a callable builds); on any trouble warn once and return None."""
     try:
+        record = record() if callable(record) else record
         conn = store.connect(path, timeout)
         try:
             return store.insert(conn, dict(record))

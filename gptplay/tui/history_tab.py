@@ -128,24 +128,26 @@ class HistoryMixin:
             return
         from gptplay import history
 
-        comp = self.composition
-        base = len(ids) if base is None else base
-        prompt = request.prompt if isinstance(request.prompt, str) else _text(engine, ids)
-        settings = history.settings_dict(request.params, engine, top=request.top, probs=True)
-        record = history.build(
-            "tui",
-            prompt,
-            engine,
-            settings,
-            completion,
-            task=comp.spec.name if comp is not None else None,
-            prompt_file=comp.spec.source if comp is not None else None,
-            prompt_ids=ids,
-            parent=self.last_run_id if kind != "run" else None,
-            context=context,
-            extra={"kind": kind, "prompt_tokens_base": base},
-        )
-        self.last_run_id = history.write(record, self.history_warn)
+        comp, parent = self.composition, self.last_run_id if kind != "run" else None
+
+        def make() -> dict:
+            prompt = request.prompt if isinstance(request.prompt, str) else _text(engine, ids)
+            settings = history.settings_dict(request.params, engine, top=request.top, probs=True)
+            return history.build(
+                "tui",
+                prompt,
+                engine,
+                settings,
+                completion,
+                task=comp.spec.name if comp is not None else None,
+                prompt_file=comp.spec.source if comp is not None else None,
+                prompt_ids=ids,
+                parent=parent,
+                context=context,
+                extra={"kind": kind, "prompt_tokens_base": len(ids) if base is None else base},
+            )
+
+        self.last_run_id = history.write(make, self.history_warn)
 
     def chat_recorder(self):
         """The Chat tab's hook: each finished reply recorded with its conversation id."""
