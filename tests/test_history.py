@@ -304,9 +304,11 @@ def test_show_of_a_missing_run_is_one_line(tmp_path):
 def test_eval_record_keeps_the_table():
     engine = FakeEngine()
     table = "shots  accuracy\n0      62.5"
-    run_id = history.record_eval(engine, "sst2", {"shots": [0]}, [{"shots": 0}], table)
+    summaries = [{"shots": 0, "accuracy": (0.625, 0.0)}]
+    run_id = history.record_eval(engine, "sst2", {"shots": [0]}, summaries, table)
     run = runs.load(run_id)
     assert run.command == "eval" and run.extra["table"] == table and run.finish == "done"
+    assert run.output.startswith("0-shot 62.5%")  # what the list's preview shows
     assert "62.5" in cli("history", "show", str(run_id)).stdout
 
 

@@ -112,7 +112,12 @@ def record_eval(
             "eval", prompt, engine, settings, task=task, prompt_file=prompt_file,
             finish=finish, extra=extra,
         )  # fmt: skip
-        record["output"] = table
+        line = " · ".join(
+            f"{s['shots']}-shot {100 * s['accuracy'][0]:.1f}%"
+            for s in summaries
+            if isinstance(s.get("accuracy"), (list, tuple))
+        )
+        record["output"] = f"{line}\n\n{table}" if line else table
         return record
 
     return write(make, warn)
