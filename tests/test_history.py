@@ -18,7 +18,7 @@ from gptplay.cli import app
 from gptplay.engine.fake import FakeEngine
 from gptplay.engine.types import Alternative, SamplingParams, TokenEvent
 from gptplay.history import codec, runs, store
-from gptplay.history.record import build, params_from, write
+from gptplay.history.record import build, write
 
 
 def event(i: int, text: str, top: int = 5) -> TokenEvent:
@@ -102,7 +102,10 @@ def test_a_run_is_recorded_with_its_model_settings_and_tokens(tmp_path):
     assert [e.text for e in run.events] == [" Paris", "."]
     assert run.settings["seed"] == 7 and run.settings["top"] == 5 and run.seed == 7
     assert run.build == "fake" and run.finish == "stop" and run.n_tokens == 2
-    assert params_from(run.settings, run.seed) == SamplingParams(seed=7, max_tokens=32)
+    from gptplay.cli.replay import recorded_settings
+
+    again = recorded_settings(run, threads=None)
+    assert again.sampling() == SamplingParams(seed=7, max_tokens=32)
     conn = sqlite3.connect(store.db_path())
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA user_version").fetchone()[0] == store.VERSION
@@ -320,3 +323,53 @@ def test_a_record_that_cannot_be_built_is_a_warning_not_an_error():
 
     assert write(broken, said.append) is None
     assert len(said) == 1 and "no such field" in said[0]
+
+
+def test_complete_then_replay_in_process_on_the_fake_engine():
+    from tests.cli_support import invoke
+
+    engine = FakeEngine()
+    engine.enqueue([" Berlin", "."])
+    ran = invoke("complete", "The capital of Germany is", "--seed", "5", "-t", "0.5", engine=engine)
+    assert ran.exit_code == 0, ran.error
+    [run] = runs.listing(runs.Filters())
+    run = runs.load(run.id)
+    assert run.settings["temperature"] == 0.5 and run.settings["model"] == "default"
+    assert run.settings["top"] == 5 and run.output == " Berlin."
+    engine.enqueue([" Berlin", "."])
+    again = invoke("replay", str(run.id), "--json", engine=engine)
+    assert again.exit_code == 0, again.error
+    record = json.loads(again.stdout)
+    assert record["identical"] is True and record["recorded_tokens"] == 2
+    assert engine.params[-1] == engine.params[0]  # the same sampling settings and seed
+    assert engine.loads[-1]["model"] == "default"
+    engine.enqueue([" Bonn"])  # one token: the fake's ids go by position, so they part at 2
+    differs = json.loads(invoke("replay", str(run.id), "--json", engine=engine).stdout)
+    assert differs["identical"] is False and differs["first_difference"] == 1
+    assert [r.command for r in runs.listing(runs.Filters())] == ["replay", "replay", "complete"]
+    assert invoke("complete", "x", "--no-history", engine=engine).exit_code == 0
+    assert len(runs.listing(runs.Filters())) == 3
+
+
+def test_fewshot_and_piped_chat_in_process_are_recorded():
+    from tests.cli_support import invoke
+
+    engine = FakeEngine(n_ctx=8192)
+    engine.enqueue([" fromage"])
+    assert invoke("fewshot", "translate", "cheese", "-t", "0", engine=engine).exit_code == 0
+    engine.enqueue([" Hi", " there"])
+    assert invoke("chat", "--seed", "2", engine=engine, input="Hello\n").exit_code == 0
+    chat, fewshot = (runs.load(r.id) for r in runs.listing(runs.Filters()))
+    assert fewshot.command == "fewshot" and fewshot.task == "translate" and fewshot.prompt_hash
+    assert fewshot.settings["temperature"] == 0 and fewshot.settings["shots"] == 3
+    assert chat.command == "chat" and chat.conversation and chat.settings["seed"] == 2
+    engine.enqueue([" Again"])
+    resumed = invoke("chat", "--resume", chat.conversation, engine=engine, input="More\n")
+    assert resumed.exit_code == 0, resumed.error
+    latest = runs.latest_turn(chat.conversation)
+    assert [m["content"] for m in latest.extra["messages"]] == [
+        "Hello",
+        "Hi there",
+        "More",
+        "Again",
+    ]

@@ -141,12 +141,10 @@ def eval_cmd(
         ),
     ] = None,
     library: LibraryOpt = None,
-    model: o.ModelOpt = None,
-    ctx: o.CtxOpt = 4096,
-    threads: o.ThreadsOpt = None,
-    gpu_layers: o.GpuLayersOpt = 0,
     verbose: o.VerboseOpt = False,
     no_history: NoHistoryOpt = False,
+    *,
+    flags: o.Flags,
 ) -> None:
     """Measure TASK's accuracy at each shot count over several demonstration seeds.
 
@@ -167,12 +165,13 @@ def eval_cmd(
     session = EvalSession(task, data, pool, field, limit, parse_vars(var), library, config)
     session.prepare()
     out, err = Console(highlight=False, record=True), Console(stderr=True, highlight=False)
-    engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
+    settings = flags.settings(session.spec.settings_layer())
+    engine = flags.load(settings, verbose=verbose)
     interrupted = session.run(engine, err)
     session.report(out, show_confusion)
     from gptplay.cli.history import record_eval_session
 
-    record_eval_session(session, engine, out.export_text(), interrupted, no_history)
+    record_eval_session(session, engine, out.export_text(), interrupted, no_history, settings)
     if output is not None:
         from gptplay.fileio import atomic_write
 
@@ -188,4 +187,4 @@ def eval_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("eval", no_args_is_help=True)(eval_cmd)
+    app.command("eval", no_args_is_help=True)(o.settings_flags(o.MODEL)(eval_cmd))

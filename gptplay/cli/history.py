@@ -201,8 +201,10 @@ def resumed(ref: str, load_file) -> tuple:
     return history.recorded_conversation(ref)
 
 
-def record_eval_session(session, engine, table: str, interrupted: bool, no_history: bool) -> None:
-    """Record an eval run: its settings and its printed summary table."""
+def record_eval_session(
+    session, engine, table: str, interrupted: bool, no_history: bool, resolved=None
+) -> None:
+    """Record an eval run: its settings (the model's and the evaluation's) and its table."""
     import dataclasses
 
     from gptplay import history
@@ -215,14 +217,16 @@ def record_eval_session(session, engine, table: str, interrupted: bool, no_histo
         summaries = [dataclasses.asdict(s) for s in summarize(session.runs, session.spec.labels)]
     except Exception:  # noqa: BLE001 - the table text is the record; these are a bonus
         summaries = []
-    settings = {
+    base = resolved.model() if resolved is not None else {}
+    settings = history.settings_dict(
+        base,
+        engine,
         **dataclasses.asdict(session.config),
-        "data": str(getattr(session, "data_path", session.data)),
-        "pool": session.pool_source,
-        "limit": session.limit,
-        "variables": session.variables,
-        "ctx": getattr(engine, "n_ctx", None),
-    }
+        data=str(getattr(session, "data_path", session.data)),
+        pool=session.pool_source,
+        limit=session.limit,
+        variables=session.variables,
+    )
     history.record_eval(
         engine,
         session.spec.name,

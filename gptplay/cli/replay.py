@@ -70,12 +70,32 @@ def _model_of(run) -> str:
         return "default"
     if run.model_path and Path(run.model_path).exists():
         return run.model_path
+    if run.settings.get("model"):  # the name it was given (an alias, a Hub name)
+        return str(run.settings["model"])
     if run.model:
         return run.model
     raise UsageError(f"run {run.id} does not say which model it used.")
 
 
+def recorded_settings(run, threads: int | None):
+    """The run's settings as resolved settings (a layer named after the run), its seed the one
+    that ran and its model the one it ran on; ``threads`` overrides the recorded count."""
+    from gptplay.settings import BY_NAME, Layer, resolve
+    from gptplay.settings.schema import FLAG
+
+    values = {
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in run.settings.items()
+        if k in BY_NAME and v is not None
+    }
+    values.update(seed=run.seed, model=_model_of(run))
+    if threads or run.threads:
+        values["threads"] = threads or run.threads
+    return resolve([Layer(FLAG, values, f"history run {run.id}")])
+
+
 def replay(
+    ctx: typer.Context,
     run_id: Annotated[
         int, typer.Argument(metavar="ID", help="The run's id (see `gptplay history`).")
     ],
@@ -97,7 +117,7 @@ def replay(
     from gptplay import history, render
     from gptplay.cli import options as o
     from gptplay.history import runs
-    from gptplay.history.record import engine_build, params_from
+    from gptplay.history.record import engine_build
 
     run = runs.load(run_id)
     if run.command in ("eval", "tokens"):
@@ -108,20 +128,15 @@ def replay(
             f"`gptplay history show {run_id}` lists.",
         )
     s = run.settings
-    engine = o.load(
-        o.ModelOptions(
-            _model_of(run),
-            int(s.get("ctx") or 4096),
-            threads or run.threads,
-            int(s.get("gpu_layers") or 0),
-        )
-    )
-    params = params_from(s, run.seed)
+    resolved = recorded_settings(run, threads)
+    loader = (ctx.obj or {}).get(o.ENGINE_LOADER) if isinstance(ctx.obj, dict) else None
+    engine = (loader or o.load)(resolved)
+    params = resolved.sampling()
     prompt = list(run.prompt_ids) if run.prompt_ids else run.prompt
     top = int(s.get("top", 5) or 0)
     probs = bool(s.get("probs", True))
     stream = engine.stream(prompt, params, top=top, probs=probs, sampled=bool(s.get("sampled")))
-    settings = history.settings_dict(params, engine, top=top, probs=probs)
+    settings = history.settings_dict(resolved, top=top, probs=probs)
     with history.recording(
         stream, "replay", run.prompt, engine, settings, on=history.enabled(no_history),
         task=run.task, parent=run.id, prompt_ids=run.prompt_ids,

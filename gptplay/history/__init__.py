@@ -137,9 +137,8 @@ def chat_recorder(command: str, on: bool = True, warn: Warn | None = None):
         if getattr(session, "conversation_id", None) is None:
             session.conversation_id = new_conversation_id()
         conv = session.conversation
-        settings = settings_dict(
-            session.params, session.engine, top=session.top, probs=session.probs
-        )
+        resolved = session.resolved() if hasattr(session, "resolved") else session.params
+        settings = settings_dict(resolved, session.engine, top=session.top, probs=session.probs)
         extra = {
             "template": session.format.name,
             "system": conv.system,

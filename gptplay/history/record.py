@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from gptplay.engine.types import Completion, SamplingParams, TokenEvent
+from gptplay.engine.types import Completion, TokenEvent
 from gptplay.history import codec, store
 
 Warn = Callable[[str], None]
@@ -17,30 +17,26 @@ HEADER_BYTES = 64 * 1024  # the GGUF header and the start of its metadata
 _WARNED: set[str] = set()
 
 
-def settings_dict(
-    params: SamplingParams, engine: object | None = None, **options: object
-) -> dict[str, object]:
-    """Every resolved setting of a run: sampling, the model's context, and output options.
+def settings_dict(settings: object, engine: object | None = None, **options: object) -> dict:
+    """Every resolved setting of a run, and the output options it ran with.
 
-    The one place a run's settings become a record (swapped for gptplay's settings model
-    once that exists).
+    ``settings`` is the run's resolved settings (gptplay.settings' ``Resolved``: every
+    setting of the table), or bare SamplingParams or a mapping where a screen has no more;
+    then the engine supplies the model settings it was loaded with.
     """
-    out: dict[str, object] = dataclasses.asdict(params)
-    out["stop"] = list(params.stop)
+    if hasattr(settings, "as_dict"):
+        out: dict[str, object] = settings.as_dict()
+    elif dataclasses.is_dataclass(settings):
+        out = dataclasses.asdict(settings)
+        out["stop"] = list(out.get("stop") or ())
+    else:
+        out = dict(settings)  # type: ignore[call-overload]
     if engine is not None:
-        out["ctx"] = getattr(engine, "n_ctx", None)
-        out["gpu_layers"] = getattr(engine, "n_gpu_layers", 0)
+        out.setdefault("ctx", getattr(engine, "n_ctx", None))
+        out.setdefault("threads", getattr(engine, "threads", None))
+        out.setdefault("gpu_layers", getattr(engine, "n_gpu_layers", 0))
     out.update(options)
     return out
-
-
-def params_from(settings: Mapping[str, object], seed: int | None) -> SamplingParams:
-    """The SamplingParams a recorded run used (with its actual seed)."""
-    names = {f.name for f in dataclasses.fields(SamplingParams)}
-    values = {k: v for k, v in settings.items() if k in names}
-    values["stop"] = tuple(values.get("stop") or ())
-    values["seed"] = seed
-    return SamplingParams(**values)
 
 
 @lru_cache(maxsize=16)

@@ -17,6 +17,8 @@ from gptplay.engine.base import Engine
 from gptplay.engine.types import Alternative, Completion
 from gptplay.errors import GptplayError
 from gptplay.library import Library
+from gptplay.settings import Layer, Resolved, SettingsStack
+from gptplay.settings.schema import SESSION
 from gptplay.tui.chat_tab import ChatPane
 from gptplay.tui.composer import Composer
 from gptplay.tui.composition import Composition
@@ -32,7 +34,7 @@ from gptplay.tui.status import status_text
 from gptplay.tui.token_view import TokenView
 from gptplay.tui.transcript import Transcript
 
-EngineFactory = Callable[[str | None], Engine]
+EngineFactory = Callable[[Resolved], Engine]  # the settings name the model, ctx, threads
 DEFAULT_PROMPT = "translate"
 GIL_SWITCH_S = 0.001  # see on_mount
 
@@ -66,7 +68,7 @@ class PlaygroundApp(HistoryMixin, SessionMixin, App[None]):
         self,
         engine_factory: EngineFactory,
         *,
-        model: str | None = None,
+        layers: SettingsStack | None = None,
         library: Library | None = None,
         prompt: str | None = None,
         top: int = 10,
@@ -75,7 +77,7 @@ class PlaygroundApp(HistoryMixin, SessionMixin, App[None]):
         super().__init__()
         self.history_on = history
         self.engine_factory = engine_factory
-        self.model = model
+        self.settings_layers = layers or SettingsStack()  # all but the open prompt's and the edits
         self.library = library or Library.default()
         self.start_prompt = prompt
         self.top = top
@@ -105,7 +107,7 @@ class PlaygroundApp(HistoryMixin, SessionMixin, App[None]):
             with TabPane("Edit", id="edit"):
                 yield EditPane(self.library, id="editor")
             with TabPane("Chat", id="chat"):
-                yield ChatPane(self.generator, self.top, id="chat-pane")
+                yield ChatPane(self.generator, self.top, self.settings_layers, id="chat-pane")
             with TabPane("History", id="history"):
                 yield HistoryPane(id="history-pane")
         yield Static("", id="status")
@@ -120,7 +122,7 @@ class PlaygroundApp(HistoryMixin, SessionMixin, App[None]):
         self.query_one("#output-box").border_title = "Output"
         self.query_one(Inspector).show(None, None)
         self.set_interval(FRAME_S, self._flush)
-        self.load_model(self.model)
+        self.load_model(None)
         entries = {e.name: e for e in self.library.entries()}
         name = self.start_prompt or (DEFAULT_PROMPT if DEFAULT_PROMPT in entries else None)
         if name is None and entries:
@@ -136,9 +138,10 @@ class PlaygroundApp(HistoryMixin, SessionMixin, App[None]):
 
     @work(thread=True, exclusive=True, group="model")
     def load_model(self, model: str | None) -> None:
-        """Load in a worker so the screen appears at once."""
+        """Load in a worker so the screen appears at once (``model``: one typed in the panel)."""
+        edit = Layer(SESSION, {"model": model}, "the TUI") if model else None
         try:
-            engine = self.engine_factory(model)
+            engine = self.engine_factory(self.settings_layers.resolve(session=edit))
         except GptplayError as exc:
             self.call_from_thread(self._model_failed, exc)
             return
@@ -184,11 +187,13 @@ class PlaygroundApp(HistoryMixin, SessionMixin, App[None]):
             self.notify(str(exc), title="parameters", severity="error")
             return
         request = Request(prompt, params, self.top, self.generator.next_run())
-        # what the history records beside the run: the branch so far and the prompt's size
+        # what the history records beside the run: its settings, the branch so far and
+        # how many of the tokens sent are the prompt's own
+        settings = self.query_one(ParamsPanel).settings()
         before = (
-            ()
+            (settings, (), None)
             if fresh
-            else (tuple(self.transcript.current.events), len(self.transcript.prompt_ids))
+            else (settings, tuple(self.transcript.current.events), len(self.transcript.prompt_ids))
         )
         if fresh:
             self.query_one("#output", TokenView).clear()
@@ -201,7 +206,7 @@ class PlaygroundApp(HistoryMixin, SessionMixin, App[None]):
 
     @work(thread=True, exclusive=True, group="generate")
     def _generate(
-        self, engine: Engine, request: Request, fresh: bool, kind: str = "run", before=()
+        self, engine: Engine, request: Request, fresh: bool, kind: str = "run", before=None
     ) -> None:
         worker = get_current_worker()
         sent: list[int] = []
@@ -218,11 +223,12 @@ class PlaygroundApp(HistoryMixin, SessionMixin, App[None]):
         except GptplayError as exc:
             self.call_from_thread(self._failed, request.run, exc)
             return
-        context, base = before or ((), None)
+        settings, context, base = before or (request.params, (), None)
         try:
             self.call_from_thread(self._finished, request.run, completion)
         finally:  # also when the app is closing: the run is recorded all the same
-            self.record_playground(engine, request, sent, completion, kind, context, base)
+            record = (settings, context, base)
+            self.record_playground(engine, request, sent, completion, kind, record)
 
     def _flush(self) -> None:
         """Append what arrived since the last frame (one refresh for many tokens)."""

@@ -117,13 +117,14 @@ class HistoryMixin:
             self.call_from_thread(self.notify, text, title="history", severity="warning")
 
     def record_playground(
-        self, engine, request, ids: list[int], completion: Completion, kind: str, context, base
+        self, engine, request, ids: list[int], completion: Completion, kind: str, record
     ) -> None:
         """Write one Playground run (in the worker thread, once the run has ended).
 
-        ``context`` is the branch's tokens before this run (a continue or a branch), and
-        ``base`` how many of ``ids`` are the composed prompt's own.
+        ``record`` is (the run's resolved settings, the branch's tokens before this run for
+        a continue or a branch, how many of ``ids`` are the composed prompt's own).
         """
+        resolved, context, base = record
         if not self.history_on:
             return
         from gptplay import history
@@ -132,7 +133,7 @@ class HistoryMixin:
 
         def make() -> dict:
             prompt = request.prompt if isinstance(request.prompt, str) else _text(engine, ids)
-            settings = history.settings_dict(request.params, engine, top=request.top, probs=True)
+            settings = history.settings_dict(resolved, engine, top=request.top, probs=True)
             return history.build(
                 "tui",
                 prompt,
@@ -182,8 +183,7 @@ class HistoryMixin:
         self.generator.next_run()  # tokens still in flight belong to the old run
         if run.task and run.task in {e.name for e in self.library.entries()}:
             self.open_prompt(run.task)
-        settings = {**run.settings, "seed": run.seed}
-        self.query_one(ParamsPanel).fill(settings, tuple(run.settings.get("stop") or ()))
+        self.query_one(ParamsPanel).fill(self._recorded_settings(run))
         ids = list(run.prompt_ids or ())
         if not ids and self.engine is not None:
             ids = self.engine.tokenize(run.prompt)
@@ -198,6 +198,23 @@ class HistoryMixin:
         self.state = f"reopened run {run.id} · Ctrl+G continues, Enter on an alternative branches"
         self._switch_to("play", view)
         self.show_status()
+
+    def _recorded_settings(self, run):
+        """The run's sampling settings (its seed the one that ran) as the TUI's own layer."""
+        from gptplay.settings import BY_NAME, Layer
+        from gptplay.settings.schema import SAMPLING, SESSION
+
+        values = {
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in run.settings.items()
+            if k in BY_NAME and BY_NAME[k].group == SAMPLING
+        }
+        values["seed"] = run.seed
+        layer = Layer(SESSION, values, f"history run {run.id}")
+        try:
+            return self.settings_layers.resolve(session=layer)
+        except GptplayError:  # a setting recorded by an older gptplay that no longer fits
+            return self.settings_layers.resolve()
 
     def _switch_to(self, tab: str, widget) -> None:
         """Show ``tab`` and focus ``widget`` (the filter, left focused, would pull it back)."""
