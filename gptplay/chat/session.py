@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 
 from gptplay.chat.conversation import Conversation, Message
@@ -84,6 +84,8 @@ class Reply:
         self.completion = completion
         self.message = self.session.conversation.add_reply(completion.text.strip(), interrupted)
         self.session.last_completion = completion
+        if self.session.on_reply is not None:
+            self.session.on_reply(self)  # e.g. the history recorder; never fails the turn
         return self.message
 
 
@@ -115,6 +117,8 @@ class ChatSession:
             self.conversation.system = fmt.default_system
         self.last_prompt: Prompt | None = None
         self.last_completion: Completion | None = None
+        self.on_reply: Callable[[Reply], None] | None = None  # called once a reply is finished
+        self.conversation_id: str | None = None  # set by the history on the first recorded turn
         info = engine.chat_info()
         self._bos = info.bos_token
 
@@ -218,6 +222,7 @@ class ChatSession:
 
     def reset(self) -> None:
         self.conversation.reset()
+        self.conversation_id = None
         self.last_completion = self.last_prompt = None
 
     def undo(self) -> list[Message]:
@@ -231,6 +236,7 @@ class ChatSession:
         if conversation.system is None:
             conversation.system = self.conversation.system
         self.conversation = conversation
+        self.conversation_id = None
         self.last_completion = None
         self.last_prompt = None
 

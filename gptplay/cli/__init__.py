@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "library",
     "models",
     "config",
+    "history",
 )
 
 

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from gptplay.cli import options as o
+from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
 
 # `tokens` draws at most this many rows (docs: README's Errors section); --json has them all.
@@ -50,6 +51,7 @@ def complete(
         bool, typer.Option("--json", help="JSON Lines: one record per token, then a summary.")
     ] = False,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
     *,
     flags: o.Flags,
 ) -> None:
@@ -68,14 +70,19 @@ def complete(
         probs=not no_probs,
         sampled=sampled,
     )
-    print_stream(
-        stream,
-        OutputOptions(
-            probs=not no_probs, alts=alts, json=json_out, settings=settings.as_dict()
-        ),
-        Console(highlight=False),
-        Console(stderr=True, highlight=False),
-    )
+    from gptplay import history
+
+    recorded = history.settings_dict(settings, top=top, probs=not no_probs, sampled=sampled)
+    on = history.enabled(no_history)
+    with history.recording(stream, "complete", text, engine, recorded, on=on):
+        print_stream(
+            stream,
+            OutputOptions(
+                probs=not no_probs, alts=alts, json=json_out, settings=settings.as_dict()
+            ),
+            Console(highlight=False),
+            Console(stderr=True, highlight=False),
+        )
 
 
 def tokens(
@@ -94,6 +101,7 @@ def tokens(
     no_bos: Annotated[bool, typer.Option("--no-bos", help="Do not add the BOS token.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON record per token.")] = False,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
     *,
     flags: o.Flags,
 ) -> None:
@@ -110,7 +118,8 @@ def tokens(
             "(tokenizing takes seconds per megabyte).",
             hint="split the text, e.g. split -C 1000000 FILE part-, and run tokens on each.",
         )
-    engine = flags.load(flags.settings(), verbose=verbose)
+    settings = flags.settings()
+    engine = flags.load(settings, verbose=verbose)
     pieces = engine.pieces(body, add_bos=not no_bos)
     if probs:
         if len(pieces) < 2 and no_bos:
@@ -118,6 +127,11 @@ def tokens(
         ids = [p.id for p in pieces]
         scored = [ScoredToken(ids[0], pieces[0].bytes, None)]
         scored += engine.score_tokens(ids[:1], ids[1:], top=alts)
+        from gptplay import history
+
+        recorded = history.settings_dict(settings.model(), alts=alts, bos=not no_bos)
+        on = history.enabled(no_history)
+        history.record_scored("tokens", body, engine, scored, recorded, on=on)
     else:
         scored = [ScoredToken(p.id, p.bytes, None) for p in pieces]
     if json_out:

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from gptplay.cli import options as o
 from gptplay.cli.fewshot import LibraryOpt, parse_vars
+from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
 
 EVAL = "Evaluation"
@@ -142,6 +143,7 @@ def eval_cmd(
     ] = None,
     library: LibraryOpt = None,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
     *,
     flags: o.Flags,
 ) -> None:
@@ -163,10 +165,14 @@ def eval_cmd(
         raise UsageError(f"--plot {plot}: the chart is a PNG file.", hint="like --plot results.png")
     session = EvalSession(task, data, pool, field, limit, parse_vars(var), library, config)
     session.prepare()
-    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
-    engine = flags.load(flags.settings(session.spec.settings_layer()), verbose=verbose)
+    out, err = Console(highlight=False, record=True), Console(stderr=True, highlight=False)
+    settings = flags.settings(session.spec.settings_layer())
+    engine = flags.load(settings, verbose=verbose)
     interrupted = session.run(engine, err)
     session.report(out, show_confusion)
+    from gptplay.cli.history import record_eval_session
+
+    record_eval_session(session, engine, out.export_text(), interrupted, no_history, settings)
     if output is not None:
         from gptplay.fileio import atomic_write
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from gptplay.cli import options as o
+from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
 
 PROMPT = "Prompt"
@@ -119,6 +120,7 @@ def fewshot(
         bool, typer.Option("--json", help="JSON Lines: prompt, tokens, summary.")
     ] = False,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
     *,
     flags: o.Flags,
 ) -> None:
@@ -174,7 +176,16 @@ def fewshot(
     shown = OutputOptions(
         probs=not no_probs, alts=alts, json=json_out, settings=run.settings.as_dict()
     )
-    print_stream(stream, shown, out, err)
+    from gptplay import history
+
+    recorded = history.settings_dict(
+        run.settings, top=top, probs=not no_probs, sampled=sampled, shots=shots
+    )
+    with history.recording(
+        stream, "fewshot", run.composed.text, engine, recorded, on=history.enabled(no_history),
+        task=run.spec.name, prompt_file=run.spec.source,
+    ):  # fmt: skip
+        print_stream(stream, shown, out, err)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ HELP = (
     ("Ctrl+G", "continue: generate more after the current output"),
     ("Escape", "cancel the generation (what was generated is kept)"),
     ("F2 / F3 / F4 / F6", "Playground / Prompt / Edit / Chat tab"),
+    ("F7", "History tab: type to filter past runs; Enter reopens one, or resumes a chat"),
     ("F8", "Compare tab: Ctrl+R runs the variants; Enter on a column sends it to the Playground"),
     ("Ctrl+L", "the library filter"),
     ("Ctrl+E", "the query (focused when a prompt is opened)"),
