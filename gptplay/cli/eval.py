@@ -10,9 +10,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gptplay.cli import options as o
 from gptplay.cli.fewshot import LibraryOpt, parse_vars
+from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
 
 EVAL = "Evaluation"
@@ -151,6 +153,7 @@ def eval_cmd(
     ] = 1,
     library: LibraryOpt = None,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
     *,
     flags: o.Flags,
 ) -> None:
@@ -172,8 +175,9 @@ def eval_cmd(
         raise UsageError(f"--plot {plot}: the chart is a PNG file.", hint="like --plot results.png")
     session = EvalSession(task, data, pool, field, limit, parse_vars(var), library, config)
     session.prepare()
-    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
-    engine = flags.load(flags.settings(session.spec.settings_layer()), verbose=verbose)
+    out, err = Console(highlight=False, record=True), Console(stderr=True, highlight=False)
+    settings = flags.settings(session.spec.settings_layer())
+    engine = flags.load(settings, verbose=verbose)
     limit = getattr(engine, "max_concurrency", 0)  # 0: the local model
     if concurrency > 1 and not limit:
         raise UsageError(
@@ -192,15 +196,18 @@ def eval_cmd(
     session.concurrency = concurrency
     interrupted = session.run(engine, err)
     session.report(out, show_confusion)
+    from gptplay.cli.history import record_eval_session
+
+    record_eval_session(session, engine, out.export_text(), interrupted, no_history, settings)
     if output is not None:
         from gptplay.fileio import atomic_write
 
         record = session.record(engine.model_name, interrupted)
         atomic_write(output, json.dumps(record, ensure_ascii=False, indent=1) + "\n")
-        err.print(f"[green]wrote[/] {output}", soft_wrap=True)
+        err.print(f"[green]wrote[/] {escape(str(output))}", soft_wrap=True)
     if plot is not None:
         session.write_plot(plot)
-        err.print(f"[green]wrote[/] {plot}", soft_wrap=True)
+        err.print(f"[green]wrote[/] {escape(str(plot))}", soft_wrap=True)
     if interrupted:
         err.print("[yellow]interrupted: stopped by Ctrl-C; the results above are what finished.[/]")
         sys.exit(130)
