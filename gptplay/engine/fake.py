@@ -49,6 +49,12 @@ class FakeEngine:
         self._queue: list[list[str]] = []
         self._cache: list[int] = []  # the last prompt: what a KV cache would hold
 
+    threads = 1
+
+    def offload_info(self) -> None:
+        """The fake runs nowhere: nothing offloaded, nothing to report."""
+        return None
+
     def enqueue(self, pieces: list[str]) -> None:
         self._queue.append(list(pieces))
 

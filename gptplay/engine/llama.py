@@ -249,8 +249,8 @@ class LlamaEngine:
     ) -> list[list[ScoredToken]]:
         """Score several continuations of one context, decoding the context only once.
 
-        The context's rest and every choice's tokens go in one decode, each choice in
-        its own sequence; the cache ends on the context. With ``prefix``, the first
+        The context's rest is one decode and each choice's tokens but the last another;
+        the cache ends on the context. With ``prefix``, the first
         ``prefix`` tokens are one batch (kept in or taken from the cache) and the rest
         another, whatever the cache held before: llama.cpp rounds differently per batch
         shape, so this makes the scores independent of call order.
