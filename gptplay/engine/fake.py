@@ -55,6 +55,9 @@ class FakeEngine:
         """The fake runs nowhere: nothing offloaded, nothing to report."""
         return None
 
+    def rate_notice(self) -> None:
+        return None
+
     def enqueue(self, pieces: list[str]) -> None:
         self._queue.append(list(pieces))
 
