@@ -156,7 +156,7 @@ def test_cli_eval_table_json_and_plot(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--data", "{bad}"], "bad.jsonl:2: label 'meh' is not one of"),
+        (["--data", "{bad}"], "bad.jsonl:2:28: label 'meh' is not one of"),
         (["--data", "{bad}", "--shots", "0,x"], "--shots '0,x' is not a list"),
         (
             ["--data", "{good}", "--shots", "9"],
