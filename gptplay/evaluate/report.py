@@ -202,6 +202,8 @@ def _choice_json(p: ChoicePrediction) -> dict:
     return {
         "gold": p.gold,
         "predicted": p.predicted,
+        "gold_text": p.scores[p.gold].text,
+        "predicted_text": p.scores[p.predicted].text,
         "predicted_norm": p.predicted_norm,
         "predicted_tokens": p.predicted_tokens,
         "choices": [
