@@ -25,6 +25,7 @@ DEFAULT_MAX_TOKENS = 32
 class GenToken:
     """One generated token, its log-probability, and the most likely tokens at its place."""
 
+    id: int
     text: str
     logprob: float | None
     top: tuple[tuple[str, float], ...] = ()
@@ -99,7 +100,9 @@ class Generator(PromptScorer):
     def _generate(self, context: list[int], gold: str, seed: int) -> Sample:
         stream = self.engine.stream(context, replace(self.params, seed=seed), top=self.top)
         tokens = [
-            GenToken(e.text, e.logprob, tuple((a.text, a.logprob) for a in e.top)) for e in stream
+            GenToken(e.id, e.text, e.logprob, tuple((a.text, a.logprob) for a in e.top))
+            for e in stream
+            if e.id >= 0  # id -1 carries only the tail of an unfinished UTF-8 character
         ]
         done = stream.completion
         assert done is not None

@@ -227,6 +227,7 @@ def _gen_json(p: GenPrediction) -> dict:
                 "logprob": sum(t.logprob or 0.0 for t in s.tokens),
                 "tokens": [
                     {
+                        "id": t.id,
                         "text": t.text,
                         "logprob": t.logprob,
                         "top": [{"text": a, "logprob": lp} for a, lp in t.top],
