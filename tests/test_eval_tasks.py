@@ -243,3 +243,42 @@ def test_generate_needs_a_prompt_that_asks_the_operation():
 def test_example_demo_for_choices_shows_the_option_text():
     ex = Example({"q": "?"}, "Blue", 1, ("Red", "Blue"), 1)
     assert ex.as_demo("answer") == {"q": "?", "answer": "Blue"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["arithmetic", "--generate", "2digit-add", "--calibrate"], "--calibrate does not apply"),
+        (["multiple-choice", "--data", "{mc}", "--samples", "3"], "--samples does not apply to"),
+        (["arithmetic", "--generate", "2digit-add", "--data", "{trec}"], "use one"),
+        (["arithmetic"], "give the test examples with --data FILE, or draw them"),
+        (["arithmetic", "--generate", "2digit-mul"], "is not an arithmetic task"),
+        (["arithmetic", "--generate", "2digit-add", "--metric", "f1"], "is not a metric"),
+        (["{toml}", "--data", "{trec}"], "trec.jsonl:2:36: label 'QTY' is not one of"),
+        (["multiple-choice", "--data", "{mc}", "--choices", "a,b,c,e"], "mc.jsonl:1: no choices"),
+        (
+            ["multiple-choice", "--data", "{mc}", "--choices", "a,b"],
+            "mc.jsonl:1:69: the answer 'D'",
+        ),
+        (["sst2", "--prompts", ",", "--data", "{trec}"], "--prompts ',' names no prompt"),
+    ],
+)
+def test_cli_errors_are_located_before_the_model_loads(tmp_path, args, message):
+    from tests.conftest import run_cli
+
+    toml = write(tmp_path, "trec.toml", TREC)
+    trec = write(
+        tmp_path,
+        "trec.jsonl",
+        '{"question": "How many?", "label": "NUM"}\n{"question": "How much?", "label": "QTY"}\n',
+    )
+    mc = write(
+        tmp_path,
+        "mc.jsonl",
+        json.dumps({"question": "q", "a": "1", "b": "2", "c": "3", "d": "4", "answer": "D"}) + "\n",
+    )
+    args = [a.format(toml=toml, trec=trec, mc=mc) for a in args]
+    result = run_cli("eval", *args)
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error:") and "gemma" not in result.stderr  # no model load
