@@ -122,7 +122,7 @@ def eval_cmd(
         typer.Option(
             "--limit",
             min=1,
-            help="Score N test examples (a fixed random subset; --generate: N problems, 200).",
+            help="Score N test examples (a fixed random subset); --generate: N problems (200).",
             rich_help_panel=EVAL,
         ),
     ] = None,
