@@ -269,7 +269,7 @@ def eval_cmd(
     )
     session.prepare()
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
-    engine = flags.load(flags.settings(session.spec.settings_layer()), verbose=verbose)
+    engine = flags.load(flags.settings(session.prompts[0].spec.settings_layer()), verbose=verbose)
     interrupted = session.run(engine, err)
     report(session, out, show_confusion)
     if output is not None:
