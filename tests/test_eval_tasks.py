@@ -254,6 +254,8 @@ def test_example_demo_for_choices_shows_the_option_text():
         (["arithmetic"], "give the test examples with --data FILE, or draw them"),
         (["arithmetic", "--generate", "2digit-mul"], "is not an arithmetic task"),
         (["arithmetic", "--generate", "2digit-add", "--metric", "f1"], "is not a metric"),
+        (["multiple-choice", "--data", "{mc}", "--top-k", "5"], "--top-k does not apply to"),
+        (["arithmetic", "--generate", "2digit-add", "--samples", "3"], "at temperature 0 draws"),
         (["{toml}", "--data", "{trec}"], "trec.jsonl:2:36: label 'QTY' is not one of"),
         (["multiple-choice", "--data", "{mc}", "--choices", "a,b,c,e"], "mc.jsonl:1: no choices"),
         (

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from gptplay.engine.probs import log_softmax
+from gptplay.engine.types import SamplingParams
 from gptplay.evaluate import Example, LabelScorer
 from gptplay.evaluate.arithmetic import examples, parse_generate
 from gptplay.evaluate.choices import ChoiceScorer
-from gptplay.evaluate.generate import Generator, sampling
+from gptplay.evaluate.generate import Generator
 from gptplay.evaluate.run import Run
 from gptplay.evaluate.score import logsumexp
 from gptplay.library import load_prompt, load_text
@@ -133,7 +134,8 @@ def test_generation_is_greedy_and_scores_the_gold_answer(engine, reference):
     task = parse_generate("2digit-add")
     test, pool = examples(spec, task, 3)
     variables = {"op": "plus"}
-    gen = Generator(engine, spec, variables, sampling(spec, None, None, 1))
+    greedy = SamplingParams(temperature=0.0, max_tokens=6, stop=("\n",))
+    gen = Generator(engine, spec, variables, greedy)
     run = Run(2, 0, pool[:2])
     for i, example in enumerate(test):
         pred = gen.predict(run, i, example)
@@ -266,7 +268,8 @@ def test_cli_arithmetic_generate(tmp_path):
     assert "exact match %" in result.stdout and "gold logprob" in result.stdout
     record = json.loads(out.read_text())
     assert record["mode"] == "generate" and record["variables"] == {"op": "minus"}
-    assert record["sampling"] == {"temperature": 0.0, "max_tokens": 6, "stop": ["\n"]}
+    sampling = record["sampling"]
+    assert (sampling["temperature"], sampling["max_tokens"], sampling["stop"]) == (0, 6, ["\n"])
     test, _ = examples(load_prompt("arithmetic"), parse_generate("2digit-sub"), 4)
     for run in record["runs"]:
         hits = 0

@@ -187,33 +187,13 @@ def eval_cmd(
             rich_help_panel=EVAL,
         ),
     ] = None,
-    # ---- generation flags (issue 15; kept together for the settings merge) ----
+    # ---- generation (issue 15); the sampling flags come from the settings table ----
     samples: Annotated[
         int,
         typer.Option(
             "--samples", min=1, help="Generated answers per example.", rich_help_panel=GEN
         ),
     ] = 1,
-    temperature: Annotated[
-        float | None,
-        typer.Option(
-            "--temperature",
-            "-t",
-            min=0.0,
-            help="Sampling temperature (default 0, greedy; 1.0 with --samples > 1).",
-            rich_help_panel=GEN,
-        ),
-    ] = None,
-    max_tokens: Annotated[
-        int | None,
-        typer.Option(
-            "--max-tokens",
-            "-n",
-            min=1,
-            help="Longest answer in tokens (default: the prompt's max_tokens, else 32).",
-            rich_help_panel=GEN,
-        ),
-    ] = None,
     metric: Annotated[
         str | None,
         typer.Option(
@@ -238,9 +218,10 @@ def eval_cmd(
     writes) what was finished.
     """
     from gptplay.cli.eval_report import record, report, write_plot
-    from gptplay.cli.eval_run import EvalSession, GenOptions
+    from gptplay.cli.eval_run import GREEDY, EvalSession
     from gptplay.evaluate import EvalConfig
     from gptplay.evaluate.textmetrics import check_metric
+    from gptplay.settings.schema import SAMPLING_NAMES
 
     config = EvalConfig(parse_shots(shots), seeds, calibrate, balanced, length_norm)
     if content_free:
@@ -252,7 +233,6 @@ def eval_cmd(
     config = replace(config, samples=samples, metric=metric or "exact")
     if plot is not None and plot.suffix.lower() != ".png":
         raise UsageError(f"--plot {plot}: the chart is a PNG file.", hint="like --plot results.png")
-    gen = GenOptions(temperature, max_tokens, metric is not None)
     session = EvalSession(
         parse_prompts(task, prompts),
         data,
@@ -264,10 +244,12 @@ def eval_cmd(
         config,
         choices=choices,
         generate=generate,
-        gen=gen,
+        sampling_given=[n for n in flags.given if n in SAMPLING_NAMES],
+        metric_given=metric is not None,
         confusion=show_confusion,
     )
     session.prepare()
+    session.set_sampling(lambda spec: flags.settings(spec.settings_layer(), defaults=GREEDY))
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     engine = flags.load(flags.settings(session.prompts[0].spec.settings_layer()), verbose=verbose)
     interrupted = session.run(engine, err)
@@ -287,4 +269,4 @@ def eval_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("eval", no_args_is_help=True)(o.settings_flags(o.MODEL)(eval_cmd))
+    app.command("eval", no_args_is_help=True)(o.settings_flags(o.MODEL, o.SAMPLING)(eval_cmd))

@@ -98,7 +98,7 @@ def _record(session: EvalSession, pe: PromptEval, model: str, interrupted: bool)
     if pe.mode == CHOICES:
         meta["choices_from"] = list(pe.choices)
     if pe.mode == GENERATE:
-        meta["sampling"] = _sampling(session, pe)
+        meta["sampling"] = _sampling(pe)
     words = {k: pe.spec.words(k) for k in pe.spec.labels} if pe.spec.label_words else None
     return to_json(
         pe.runs,
@@ -112,12 +112,16 @@ def _record(session: EvalSession, pe: PromptEval, model: str, interrupted: bool)
     )
 
 
-def _sampling(session: EvalSession, pe: PromptEval) -> dict:
-    from gptplay.evaluate.generate import sampling
-
-    g = session.gen
-    p = sampling(pe.spec, g.temperature, g.max_tokens, session.config.samples)
-    return {"temperature": p.temperature, "max_tokens": p.max_tokens, "stop": list(p.stop)}
+def _sampling(pe: PromptEval) -> dict:
+    p = pe.params
+    return {
+        "temperature": p.temperature,
+        "top_k": p.top_k,
+        "top_p": p.top_p,
+        "min_p": p.min_p,
+        "max_tokens": p.max_tokens,
+        "stop": list(p.stop),
+    }
 
 
 def write_plot(session: EvalSession, path: Path) -> None:

@@ -24,18 +24,14 @@ from gptplay.evaluate import (
 from gptplay.evaluate.data import example_from_row
 from gptplay.evaluate.run import plan
 from gptplay.library import PromptSpec
+from gptplay.settings import default_layer
+from gptplay.settings.schema import BY_NAME
 
 LABELS, CHOICES, GENERATE = "labels", "choices", "generate"
 DEFAULT_GENERATED = 200  # --generate without --limit draws this many problems
-
-
-@dataclass(frozen=True)
-class GenOptions:
-    """How generation tasks generate: None leaves the prompt's or the default choice."""
-
-    temperature: float | None = None
-    max_tokens: int | None = None
-    metric_given: bool = False
+# Generation is greedy and stops at the line's end unless the config, prompt or flags say
+# otherwise; answers are short, so 32 tokens unless the prompt's max_tokens says.
+GREEDY = default_layer({"temperature": 0.0, "max_tokens": 32, "stop": ("\n",)}, "eval")
 
 
 @dataclass
@@ -49,6 +45,7 @@ class PromptEval:
     test: list[Example] = field(default_factory=list)
     pool: list[Example] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
+    params: object = None  # the SamplingParams of a generation task
 
     @property
     def name(self) -> str:
@@ -80,14 +77,16 @@ class EvalSession:
         config: EvalConfig,
         choices: str | None = None,
         generate: str | None = None,
-        gen: GenOptions | None = None,
+        sampling_given: Sequence[str] = (),
+        metric_given: bool = False,
         confusion: bool = False,
     ) -> None:
         self.tasks, self.data, self.pool_source = list(tasks), data, pool
         self.fields, self.limit, self.variables = fields, limit, dict(variables)
         self.library, self.config = library, config
         self.choices_flag = parse_choices(choices)
-        self.gen, self.confusion = gen or GenOptions(), confusion
+        self.sampling_given, self.metric_given = list(sampling_given), metric_given
+        self.confusion = confusion
         self.task = None
         if generate is not None:
             from gptplay.evaluate.arithmetic import parse_generate
@@ -143,19 +142,15 @@ class EvalSession:
 
     def _check_options(self) -> None:
         """Options that only one way of scoring understands, named with the prompt."""
-        c, g = self.config, self.gen
+        c = self.config
         label_only = {
             "--calibrate": c.calibrate,
             "--confusion": self.confusion,
             "--balanced": c.balanced,
             "--length-norm": c.length_norm,
         }
-        gen_only = {
-            "--samples": c.samples != 1,
-            "--temperature": g.temperature is not None,
-            "--max-tokens": g.max_tokens is not None,
-            "--metric": g.metric_given,
-        }
+        gen_only = {"--samples": c.samples != 1, "--metric": self.metric_given}
+        gen_only |= {BY_NAME[name].flag: True for name in self.sampling_given}
         for pe in self.prompts:
             what = {
                 LABELS: "scores its labels",
@@ -168,7 +163,7 @@ class EvalSession:
                 raise UsageError(
                     f"{wrong[0]} does not apply to prompt '{pe.name}': eval {what}.",
                     hint="--calibrate, --balanced, --length-norm and --confusion are for labels; "
-                    "--samples, --temperature, --max-tokens and --metric for generation.",
+                    "--samples, --metric and the sampling flags for generation.",
                 )
 
     def _pool(self, pe: PromptEval, first: PromptEval) -> list[Example]:
@@ -193,6 +188,18 @@ class EvalSession:
             return f"{self.task.name} problems disjoint from the test set"
         return f"prompt '{self.prompts[0].name}' examples"
 
+    def set_sampling(self, resolve) -> None:
+        """Each generation prompt's sampler: ``resolve(spec)`` gives its resolved settings."""
+        for pe in self.prompts:
+            if pe.mode == GENERATE:
+                pe.params = resolve(pe.spec).sampling()
+                if self.config.samples > 1 and pe.params.temperature == 0:
+                    raise UsageError(
+                        f"--samples {self.config.samples} at temperature 0 draws the same "
+                        f"answer {self.config.samples} times (prompt '{pe.name}').",
+                        hint="add --temperature, like --temperature 0.7",
+                    )
+
     # ---- with the model ----------------------------------------------------------
 
     def scorer(self, engine, pe: PromptEval):
@@ -203,9 +210,9 @@ class EvalSession:
             from gptplay.evaluate.choices import ChoiceScorer
 
             return ChoiceScorer(engine, pe.spec, pe.variables)
-        from gptplay.evaluate.generate import Generator, sampling
+        from gptplay.evaluate.generate import Generator
 
-        params = sampling(pe.spec, self.gen.temperature, self.gen.max_tokens, self.config.samples)
+        params = pe.params
         return Generator(
             engine, pe.spec, pe.variables, params, self.config.samples, self.config.metric
         )

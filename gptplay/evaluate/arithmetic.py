@@ -70,7 +70,7 @@ def variables_for(spec: PromptSpec, task: ArithmeticTask) -> dict[str, str]:
         raise UsageError(
             f"--generate needs a prompt with two operand fields; prompt '{spec.name}' has "
             f"{len(fields)} ({', '.join(fields) or 'none'}).",
-            hint="like template = \"Q: What is {a} {op} {b}?\\nA: {answer}\"",
+            hint='like template = "Q: What is {a} {op} {b}?\\nA: {answer}"',
         )
     if "op" in spec.variables:
         return {"op": task.word}

@@ -18,8 +18,6 @@ from gptplay.evaluate.score import PromptScorer
 from gptplay.evaluate.textmetrics import corpus_score, sentence_score
 from gptplay.library import PromptSpec
 
-DEFAULT_MAX_TOKENS = 32
-
 
 @dataclass(frozen=True)
 class GenToken:
@@ -51,17 +49,6 @@ class GenPrediction:
     samples: tuple[Sample, ...]
     gold_logprob: float
     gold_tokens: tuple[tuple[str, float], ...]
-
-
-def sampling(
-    spec: PromptSpec, temperature: float | None, max_tokens: int | None, samples: int
-) -> SamplingParams:
-    """The sampler for a generation task: greedy unless a temperature is given."""
-    if temperature is None:
-        temperature = 0.0 if samples == 1 else 1.0
-    limit = max_tokens or int(spec.params.get("max_tokens", DEFAULT_MAX_TOKENS))
-    stop = spec.stop or ("\n",)  # an answer ends at the line's end unless the prompt says
-    return SamplingParams(temperature=temperature, max_tokens=limit, stop=tuple(stop))
 
 
 class Generator(PromptScorer):
