@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptplay.errors import GptplayError
-from gptplay.fileio import atomic_write
+from gptplay.fileio import atomic_write, locked
 from gptplay.paths import config_dir
 from gptplay.settings import BY_NAME, SettingError, names_for, validate
 from gptplay.settings.schema import CONFIG, MODEL
@@ -42,6 +42,7 @@ def _template() -> str:
         "",
         *top,
         '# model_dirs = ["~/models"]   # folders of .gguf files shown by `gptplay models list`',
+        "# history = false         # record no run (`gptplay history` lists them)",
         "",
         "[aliases]",
         '# gemma-it = "unsloth/gemma-3-270m-it-GGUF:Q4_K_M"',
@@ -61,7 +62,7 @@ def _str(v: object) -> bool:
 
 # config.toml's keys: the settings table's model settings at the top, its sampling
 # settings in [sampling] (gptplay.settings), plus what only the config has.
-TOP: tuple[str, ...] = (*names_for(CONFIG, MODEL), "model_dirs")
+TOP: tuple[str, ...] = (*names_for(CONFIG, MODEL), "model_dirs", "history")
 SAMPLING: tuple[str, ...] = names_for(CONFIG, SAMPLING_GROUP)
 TABLES = ("aliases", "sampling")
 ALIAS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -81,6 +82,7 @@ class Config:
     threads: int | None = None
     gpu_layers: int | None = None
     model_dirs: tuple[Path, ...] = ()
+    history: bool | None = None  # false: record no run in the history
     aliases: dict[str, str] = field(default_factory=dict)
     sampling: dict[str, object] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict, compare=False)  # setting -> its line
@@ -153,6 +155,10 @@ def parse_config(text: str, path: Path) -> Config:
 def _checked(where: _Locator, table: str, key: str, value) -> object:
     """The value checked by the settings table (model_dirs: a list of folder names)."""
     label = f"{table}.{key}" if table else key
+    if key == "history":
+        if not isinstance(value, bool):
+            raise where.error(table, key, f"{label} must be true or false, not {value!r}")
+        return value
     if key == "model_dirs":
         if not (isinstance(value, list) and all(_str(v) for v in value)):
             raise where.error(table, key, f"{label} must be a list of non-empty strings")
@@ -211,9 +217,14 @@ class _Locator:
 
 def write_value(dotted_key: str, value: object, path: Path | None = None) -> Config:
     """Set one value (``sampling.temperature``, ``aliases.NAME``), keeping comments; atomic."""
+    path = path or config_path()
+    with locked(path):  # two `config set` at once: each sees the other's change
+        return _write_value(dotted_key, value, path)
+
+
+def _write_value(dotted_key: str, value: object, path: Path) -> Config:
     import tomlkit
 
-    path = path or config_path()
     text = path.read_text(encoding="utf-8") if path.exists() else TEMPLATE
     parse_config(text, path)  # refuse to rewrite a file that is already broken
     doc = tomlkit.parse(text)

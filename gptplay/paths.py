@@ -24,3 +24,13 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("gptplay"))
+
+
+def data_dir() -> Path:
+    """The user's data directory (history.db); GPTPLAY_DATA_DIR overrides it."""
+    env = os.environ.get("GPTPLAY_DATA_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("gptplay"))

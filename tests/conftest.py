@@ -41,6 +41,7 @@ def user_dirs(tmp_path, cache_dir, monkeypatch) -> Path:
     config = tmp_path / "config"
     monkeypatch.setenv("GPTPLAY_CONFIG_DIR", str(config))
     monkeypatch.setenv("GPTPLAY_CACHE_DIR", str(cache_dir))
+    monkeypatch.setenv("GPTPLAY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("GPTPLAY_LIBRARY", raising=False)
     return config
 

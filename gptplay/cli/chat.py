@@ -12,6 +12,7 @@ from rich.console import Console
 
 from gptplay.cli import options as o
 from gptplay.cli.fewshot import LibraryOpt
+from gptplay.cli.history import NoHistoryOpt, ResumeOpt
 from gptplay.errors import UsageError
 
 CHAT = "Chat"
@@ -42,6 +43,7 @@ def chat(
             "--load", metavar="FILE", help="Continue a saved conversation.", rich_help_panel=CHAT
         ),
     ] = None,
+    resume: ResumeOpt = None,
     show_prompt: Annotated[
         bool,
         typer.Option(
@@ -60,6 +62,7 @@ def chat(
         typer.Option("--json", help="Piped input: JSON Lines (prompt, tokens, summary)."),
     ] = False,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
     *,
     flags: o.Flags,
 ) -> None:
@@ -80,10 +83,16 @@ def chat(
         )
     message = None
     if not interactive:
-        message = sys.stdin.read().strip()
+        from gptplay.textin import read_stdin
+
+        message = read_stdin().strip()
         if not message:
             raise UsageError("standard input is empty: there is no message to answer.")
     conversation = Conversation.load(load_file)[0] if load_file else None
+    if resume is not None:
+        from gptplay.cli.history import resumed
+
+        conversation, resume = resumed(resume, load_file)
     if conversation is not None and message is not None and conversation.awaiting_reply:
         raise UsageError(
             f"{load_file} ends with a user message that has no reply, so the piped message "
@@ -105,6 +114,10 @@ def chat(
         conversation=conversation,
         settings=settings,
     )
+    from gptplay import history
+
+    session.on_reply = history.chat_recorder("chat", on=history.enabled(no_history))
+    session.conversation_id = resume  # a resumed chat's turns join its conversation
     if interactive:
         from gptplay.cli.chat_repl import Repl
 

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from gptplay.cli import options as o
+from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
+
+# `tokens` draws at most this many rows (docs: README's Errors section); --json has them all.
+MAX_TABLE_ROWS = 5000
+MAX_TOKENS_CHARS = 1_000_000
 
 
 def read_text(text: str) -> str:
     """The argument itself, or standard input for '-'."""
+    from gptplay.textin import checked, read_stdin
+
     if text == "-":
-        return sys.stdin.read()
-    return text
+        return read_stdin()
+    return checked(text, "the argument")
 
 
 def complete(
@@ -45,6 +51,7 @@ def complete(
         bool, typer.Option("--json", help="JSON Lines: one record per token, then a summary.")
     ] = False,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
     *,
     flags: o.Flags,
 ) -> None:
@@ -63,14 +70,19 @@ def complete(
         probs=not no_probs,
         sampled=sampled,
     )
-    print_stream(
-        stream,
-        OutputOptions(
-            probs=not no_probs, alts=alts, json=json_out, settings=settings.as_dict()
-        ),
-        Console(highlight=False),
-        Console(stderr=True, highlight=False),
-    )
+    from gptplay import history
+
+    recorded = history.settings_dict(settings, top=top, probs=not no_probs, sampled=sampled)
+    on = history.enabled(no_history)
+    with history.recording(stream, "complete", text, engine, recorded, on=on):
+        print_stream(
+            stream,
+            OutputOptions(
+                probs=not no_probs, alts=alts, json=json_out, settings=settings.as_dict()
+            ),
+            Console(highlight=False),
+            Console(stderr=True, highlight=False),
+        )
 
 
 def tokens(
@@ -89,6 +101,7 @@ def tokens(
     no_bos: Annotated[bool, typer.Option("--no-bos", help="Do not add the BOS token.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON record per token.")] = False,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
     *,
     flags: o.Flags,
 ) -> None:
@@ -99,7 +112,14 @@ def tokens(
     from gptplay.engine.types import ScoredToken
 
     body = read_text(text)
-    engine = flags.load(flags.settings(), verbose=verbose)
+    if len(body) > MAX_TOKENS_CHARS:
+        raise UsageError(
+            f"the text is {len(body):,} characters; `tokens` reads at most {MAX_TOKENS_CHARS:,} "
+            "(tokenizing takes seconds per megabyte).",
+            hint="split the text, e.g. split -C 1000000 FILE part-, and run tokens on each.",
+        )
+    settings = flags.settings()
+    engine = flags.load(settings, verbose=verbose)
     pieces = engine.pieces(body, add_bos=not no_bos)
     if probs:
         if len(pieces) < 2 and no_bos:
@@ -107,6 +127,11 @@ def tokens(
         ids = [p.id for p in pieces]
         scored = [ScoredToken(ids[0], pieces[0].bytes, None)]
         scored += engine.score_tokens(ids[:1], ids[1:], top=alts)
+        from gptplay import history
+
+        recorded = history.settings_dict(settings.model(), alts=alts, bos=not no_bos)
+        on = history.enabled(no_history)
+        history.record_scored("tokens", body, engine, scored, recorded, on=on)
     else:
         scored = [ScoredToken(p.id, p.bytes, None) for p in pieces]
     if json_out:
@@ -121,9 +146,19 @@ def tokens(
             print(json.dumps(record, ensure_ascii=False))
         return
     console = Console(highlight=False)
-    console.print(render.scored_tokens_table(scored, alts if probs else 0, probs))
+    shown = scored[:MAX_TABLE_ROWS]  # a table of a million rows takes minutes to lay out
+    console.print(render.scored_tokens_table(shown, alts if probs else 0, probs))
+    if len(scored) > len(shown):
+        console.print(
+            f"… and {len(scored) - len(shown):,} more tokens: the table shows the first "
+            f"{MAX_TABLE_ROWS:,}; --json prints every one.",
+            style="yellow",
+            markup=False,
+        )
     console.print(
-        f"[dim]{len(scored)} tokens of a {engine.n_ctx}-token context · {engine.model_name}[/]"
+        f"{len(scored)} tokens of a {engine.n_ctx}-token context · {engine.model_name}",
+        style="dim",
+        markup=False,
     )
 
 

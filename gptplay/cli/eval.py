@@ -10,9 +10,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gptplay.cli import options as o
 from gptplay.cli.fewshot import LibraryOpt, parse_vars
+from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
 
 EVAL = "Evaluation"
@@ -206,6 +208,7 @@ def eval_cmd(
     # ---- end of generation flags ----
     library: LibraryOpt = None,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
     *,
     flags: o.Flags,
 ) -> None:
@@ -250,19 +253,23 @@ def eval_cmd(
     )
     session.prepare()
     session.set_sampling(lambda spec: flags.settings(spec.settings_layer(), defaults=GREEDY))
-    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
-    engine = flags.load(flags.settings(session.prompts[0].spec.settings_layer()), verbose=verbose)
+    out, err = Console(highlight=False, record=True), Console(stderr=True, highlight=False)
+    settings = flags.settings(session.spec.settings_layer())
+    engine = flags.load(settings, verbose=verbose)
     interrupted = session.run(engine, err)
     report(session, out, show_confusion)
+    from gptplay.cli.history import record_eval_session
+
+    record_eval_session(session, engine, out.export_text(), interrupted, no_history, settings)
     if output is not None:
         from gptplay.fileio import atomic_write
 
         rec = record(session, engine.model_name, interrupted)
         atomic_write(output, json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
-        err.print(f"[green]wrote[/] {output}", soft_wrap=True)
+        err.print(f"[green]wrote[/] {escape(str(output))}", soft_wrap=True)
     if plot is not None:
         write_plot(session, plot)
-        err.print(f"[green]wrote[/] {plot}", soft_wrap=True)
+        err.print(f"[green]wrote[/] {escape(str(plot))}", soft_wrap=True)
     if interrupted:
         err.print("[yellow]interrupted: stopped by Ctrl-C; the results above are what finished.[/]")
         sys.exit(130)

@@ -43,7 +43,7 @@ def report(session: EvalSession, out: Console, show_confusion: bool) -> None:
         for pe in session.prompts:
             base = baseline(pe)
             if base is not None:
-                out.print(f"{pe.name}: {base[0]}: {100 * base[1]:.1f}%")
+                out.print(f"{pe.name}: {base[0]}: {100 * base[1]:.1f}%", markup=False)
         return
     pe = session.prompts[0]
     ss = summaries(session, pe)
@@ -54,7 +54,7 @@ def report(session: EvalSession, out: Console, show_confusion: bool) -> None:
     _unfinished_note(out, ss)
     base = baseline(pe)
     if base is not None:
-        out.print(f"{base[0]}: {100 * base[1]:.1f}%")
+        out.print(f"{base[0]}: {100 * base[1]:.1f}%", markup=False)
     out.print()
     what = next(iter(ss[0].metrics)).replace("_", " ")
     name, value = base if base is not None else ("", None)

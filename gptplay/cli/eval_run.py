@@ -95,6 +95,16 @@ class EvalSession:
         self.prompts: list[PromptEval] = []
         self.data_path: Path | None = None
 
+    @property
+    def spec(self) -> PromptSpec:
+        """The first prompt (the one a single-prompt session evaluates)."""
+        return self.prompts[0].spec
+
+    @property
+    def runs(self) -> list[Run]:
+        """The first prompt's runs."""
+        return self.prompts[0].runs
+
     # ---- before the model loads ----------------------------------------------------
 
     def prepare(self) -> None:
@@ -230,9 +240,11 @@ class EvalSession:
                 GENERATE: f"generated, {self.config.metric}",
             }[pe.mode]
             err.print(
-                f"[dim]{pe.name}: {len(pe.test)} examples from {source}, shots "
+                f"{pe.name}: {len(pe.test)} examples from {source}, shots "
                 f"{','.join(map(str, self.config.shots))}, {self.config.seeds} seeds, {how} · "
-                f"{engine.model_name}[/]",
+                f"{engine.model_name}",
+                style="dim",
+                markup=False,  # names and labels come from files: text, never markup
                 soft_wrap=True,
             )
         with progress_bar(err) as bar:

@@ -59,7 +59,7 @@ def cell(name: str, pair: tuple[float, float] | None, runs: int) -> str:
 def results_table(summaries: Sequence[ShotSummary], title: str) -> Table:
     """One row per shot count, one column per metric (mean ± std over the seeds)."""
     names = list(dict.fromkeys(k for s in summaries for k in s.metrics))
-    table = Table(title=title, header_style="bold", title_justify="left")
+    table = Table(title=Text(title), header_style="bold", title_justify="left")
     table.add_column("shots", justify="right")
     table.add_column("seeds", justify="right", style="dim")
     first = names[0] if names else ""
@@ -75,7 +75,7 @@ def results_table(summaries: Sequence[ShotSummary], title: str) -> Table:
 
 def side_by_side(columns: Sequence[tuple[str, Sequence[ShotSummary]]], title: str) -> Table:
     """Prompts side by side: one row per shot count, each prompt's headline metrics."""
-    table = Table(title=title, header_style="bold", title_justify="left")
+    table = Table(title=Text(title), header_style="bold", title_justify="left")
     table.add_column("shots", justify="right")
     heads: list[tuple[str, str, Sequence[ShotSummary]]] = []
     for name, summaries in columns:
@@ -87,7 +87,7 @@ def side_by_side(columns: Sequence[tuple[str, Sequence[ShotSummary]]], title: st
             label = HEADERS.get(m, m).replace(" %", "")
             heads.append((m, f"{name}\n{label} %" if m not in NOT_PERCENT else name, summaries))
     for m, head, _ in heads:
-        table.add_column(head, justify="right", style=STYLES.get(m, ""))
+        table.add_column(Text(head), justify="right", style=STYLES.get(m, ""))
     shots = list(dict.fromkeys(s.shots for _, ss in columns for s in ss))
     for k in shots:
         row = [str(k)]
@@ -139,13 +139,13 @@ def confusion_table(
     rows: Sequence[str] | None = None,
 ) -> Table:
     """Rows are gold labels (``rows``: how to show them), columns predictions; diagonal bold."""
-    table = Table(title=title, header_style="bold", title_justify="left")
+    table = Table(title=Text(title), header_style="bold", title_justify="left")
     table.add_column("gold \\ predicted")
-    for label in labels:
-        table.add_column(label, justify="right")
+    for label in labels:  # labels come from a prompt file: text, never markup
+        table.add_column(Text(label), justify="right")
     for i, label in enumerate(rows or labels):
         cells = [f"[bold]{v}[/]" if i == j else str(v) for j, v in enumerate(matrix[i])]
-        table.add_row(label, *cells)
+        table.add_row(Text(label), *cells)
     return table
 
 

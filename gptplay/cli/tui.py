@@ -9,6 +9,7 @@ import typer
 
 from gptplay.cli import options as o
 from gptplay.cli.fewshot import LibraryOpt
+from gptplay.cli.history import NoHistoryOpt
 
 
 def tui(
@@ -19,12 +20,18 @@ def tui(
         int, typer.Option("--top", min=1, max=50, help="Alternatives computed per token.")
     ] = 10,
     library: LibraryOpt = None,
+    no_history: NoHistoryOpt = False,
     *,
     flags: o.Flags,
 ) -> None:
     """Open the playground: compose prompts, watch tokens and their probabilities, branch."""
+    from gptplay import history, signals
+
     app = tui_app(flags, prompt=prompt, library=library, top=top)
-    app.run()
+    app.history_on = history.enabled(no_history)
+    # SIGTERM/SIGHUP quit the screen as Ctrl+Q does (the terminal restored), never mid-draw.
+    with signals.on_signal(lambda signum: app.exit(return_code=128 + signum)):
+        app.run()
 
 
 def tui_app(flags: o.Flags, *, prompt: str | None, library: str | None, top: int):

@@ -22,6 +22,7 @@ def create_app(
     library: str | Path | None = None,
     prompt: str | None = None,
     top: int = 10,
+    history: bool = True,
 ) -> PlaygroundApp:
     """The app; ``engine_factory(settings)`` loads the model they name (in a worker thread).
 
@@ -32,5 +33,10 @@ def create_app(
     from gptplay.tui.app import PlaygroundApp
 
     return PlaygroundApp(
-        engine_factory, layers=layers, library=Library.default(library), prompt=prompt, top=top
+        engine_factory,
+        layers=layers,
+        library=Library.default(library),
+        prompt=prompt,
+        top=top,
+        history=history,
     )

@@ -20,10 +20,13 @@ from gptplay.library import Library
 from gptplay.settings import Layer, Resolved, SettingsStack
 from gptplay.settings.schema import SESSION
 from gptplay.tui.chat_tab import ChatPane
+from gptplay.tui.compare_app import CompareMixin
+from gptplay.tui.compare_tab import ComparePane
 from gptplay.tui.composer import Composer
 from gptplay.tui.composition import Composition
 from gptplay.tui.editor import EditPane
 from gptplay.tui.generation import FRAME_S, Generator, Request
+from gptplay.tui.history_tab import HistoryMixin, HistoryPane
 from gptplay.tui.inspector import Inspector
 from gptplay.tui.library_panel import LibraryPanel
 from gptplay.tui.params_panel import ParamsPanel
@@ -38,7 +41,7 @@ DEFAULT_PROMPT = "translate"
 GIL_SWITCH_S = 0.001  # see on_mount
 
 
-class PlaygroundApp(SessionMixin, App[None]):
+class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
     """gptplay's terminal playground."""
 
     TITLE = "gptplay"
@@ -59,6 +62,8 @@ class PlaygroundApp(SessionMixin, App[None]):
         Binding("f3", "tab('prompt')", "Prompt", show=False),
         Binding("f4", "tab('edit')", "Edit", show=False),
         Binding("f6", "tab('chat')", "Chat", show=False),
+        Binding("f7", "tab('history')", "History", show=False),
+        Binding("f8", "tab('compare')", "Compare", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -70,8 +75,10 @@ class PlaygroundApp(SessionMixin, App[None]):
         library: Library | None = None,
         prompt: str | None = None,
         top: int = 10,
+        history: bool = True,
     ) -> None:
         super().__init__()
+        self.history_on = history
         self.engine_factory = engine_factory
         self.settings_layers = layers or SettingsStack()  # all but the open prompt's and the edits
         self.library = library or Library.default()
@@ -104,6 +111,10 @@ class PlaygroundApp(SessionMixin, App[None]):
                 yield EditPane(self.library, id="editor")
             with TabPane("Chat", id="chat"):
                 yield ChatPane(self.generator, self.top, self.settings_layers, id="chat-pane")
+            with TabPane("History", id="history"):
+                yield HistoryPane(id="history-pane")
+            with TabPane("Compare", id="compare"):
+                yield ComparePane(self.generator, self.top, self.compare_loader, id="compare-pane")
         yield Static("", id="status")
         yield Footer()
 
@@ -145,27 +156,31 @@ class PlaygroundApp(SessionMixin, App[None]):
         self.engine = engine
         self.state = "ready · Ctrl+R runs"
         self.query_one(ParamsPanel).set_model(engine.model_name)
-        self.query_one(ChatPane).set_engine(engine)
+        chat = self.query_one(ChatPane)
+        chat.on_reply = self.chat_recorder()
+        chat.set_engine(engine)
+        self.query_one(ComparePane).set_engine(engine)
         self.show_status()
         self.query_one(PromptView).refresh_prompt(self.engine)
 
     def _model_failed(self, exc: GptplayError) -> None:
         self.state = "no model"
         self.show_status()
-        self.notify(str(exc), title="model", severity="error", timeout=10)
+        self.notify(str(exc), title="model", severity="error", timeout=10, markup=False)
 
     @on(ParamsPanel.ModelRequested)
     def _model_requested(self, event: ParamsPanel.ModelRequested) -> None:
         self.action_cancel()
         self.engine = None
         self.query_one(ChatPane).set_engine(None)
+        self.query_one(ComparePane).set_engine(None)
         self.state = f"loading {event.model}…"
         self.show_status()
         self.load_model(event.model)
 
     # ---- generation -------------------------------------------------------------
 
-    def start(self, prompt: str | list[int], fresh: bool) -> None:
+    def start(self, prompt: str | list[int], fresh: bool, kind: str = "continue") -> None:
         """Begin a generation (the previous one, if any, is cancelled)."""
         if self.engine is None:
             self.notify("the model is still loading", severity="warning")
@@ -173,12 +188,23 @@ class PlaygroundApp(SessionMixin, App[None]):
         if self.query_one(ChatPane).busy:  # one llama context: the chat's reply first
             self.notify("a chat reply is streaming (Escape stops it)", severity="warning")
             return
+        if self.query_one(ComparePane).busy:
+            self.notify("a comparison is running (Escape stops it)", severity="warning")
+            return
         try:
             params = self.query_one(ParamsPanel).params()
         except GptplayError as exc:
-            self.notify(str(exc), title="parameters", severity="error")
+            self.notify(str(exc), title="parameters", severity="error", markup=False)
             return
         request = Request(prompt, params, self.top, self.generator.next_run())
+        # what the history records beside the run: its settings, the branch so far and
+        # how many of the tokens sent are the prompt's own
+        settings = self.query_one(ParamsPanel).settings()
+        before = (
+            (settings, (), None)
+            if fresh
+            else (settings, tuple(self.transcript.current.events), len(self.transcript.prompt_ids))
+        )
         if fresh:
             self.query_one("#output", TokenView).clear()
             self.query_one(Inspector).show(None, None)
@@ -186,13 +212,17 @@ class PlaygroundApp(SessionMixin, App[None]):
         self.transcript.current.completion = None
         self.state = "generating · Escape cancels"
         self.show_status()
-        self._generate(self.engine, request, fresh)
+        self._generate(self.engine, request, fresh, "run" if fresh else kind, before)
 
     @work(thread=True, exclusive=True, group="generate")
-    def _generate(self, engine: Engine, request: Request, fresh: bool) -> None:
+    def _generate(
+        self, engine: Engine, request: Request, fresh: bool, kind: str = "run", before=None
+    ) -> None:
         worker = get_current_worker()
+        sent: list[int] = []
 
         def started(ids: list[int]) -> None:
+            sent.extend(ids)
             if fresh:
                 self.call_from_thread(self.transcript.start, ids)
 
@@ -203,7 +233,12 @@ class PlaygroundApp(SessionMixin, App[None]):
         except GptplayError as exc:
             self.call_from_thread(self._failed, request.run, exc)
             return
-        self.call_from_thread(self._finished, request.run, completion)
+        settings, context, base = before or (request.params, (), None)
+        try:
+            self.call_from_thread(self._finished, request.run, completion)
+        finally:  # also when the app is closing: the run is recorded all the same
+            record = (settings, context, base)
+            self.record_playground(engine, request, sent, completion, kind, record)
 
     def _flush(self) -> None:
         """Append what arrived since the last frame (one refresh for many tokens)."""
@@ -227,7 +262,7 @@ class PlaygroundApp(SessionMixin, App[None]):
             self.generating = False
             self.state = "failed"
             self.show_status()
-            self.notify(str(exc), title="generation", severity="error", timeout=10)
+            self.notify(str(exc), title="generation", severity="error", timeout=10, markup=False)
 
     def show_status(self) -> None:
         bar = self.query_one("#status", Static)
@@ -235,6 +270,9 @@ class PlaygroundApp(SessionMixin, App[None]):
         # screen on every frame while tokens stream).
         if self.query_one(TabbedContent).active == "chat":
             bar.update(self.query_one(ChatPane).status(), layout=False)
+            return
+        if self.query_one(TabbedContent).active == "compare":
+            bar.update(self.query_one(ComparePane).status(), layout=False)
             return
         tokens = len(self.transcript.current.ids)
         bar.update(
@@ -255,15 +293,18 @@ class PlaygroundApp(SessionMixin, App[None]):
         if self.query_one(TabbedContent).active == "chat":
             self.query_one(ChatPane).action_retry()
             return
+        if self.query_one(TabbedContent).active == "compare":
+            self.compare_run()
+            return
         if self.composition is None:
             self.notify("choose a prompt in the library first", severity="warning")
             return
         try:
             text = self.composition.compose().text
         except GptplayError as exc:
-            self.notify(str(exc), title="prompt", severity="error")
+            self.notify(str(exc), title="prompt", severity="error", markup=False)
             return
-        self.start(text, fresh=True)
+        self.start(text, fresh=True, kind="run")
 
     def action_continue(self) -> None:
         if self.query_one(TabbedContent).active == "chat":
@@ -275,6 +316,7 @@ class PlaygroundApp(SessionMixin, App[None]):
 
     def action_cancel(self) -> None:
         self.query_one(ChatPane).cancel()
+        self.query_one(ComparePane).cancel()
         if self.generating:
             self.workers.cancel_group(self, "generate")
             self.state = "cancelling…"
@@ -307,7 +349,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         view = self.query_one("#output", TokenView)
         view.set_tokens(self.transcript.current.events)
         view.select(index)
-        self.start(ids, fresh=False)
+        self.start(ids, fresh=False, kind="branch")
 
     def action_back(self) -> None:
         self.action_cancel()
@@ -333,6 +375,10 @@ class PlaygroundApp(SessionMixin, App[None]):
 
         self.push_screen(HelpScreen())
 
+    @on(HistoryPane.Reopen)
+    def _reopen(self, event: HistoryPane.Reopen) -> None:
+        self.guard_unsaved(lambda: self.reopen_run(event.run_id))
+
     @on(LibraryPanel.Chosen)
     def _chosen(self, event: LibraryPanel.Chosen) -> None:
         self.guard_unsaved(lambda: self.open_prompt(event.entry.name))
@@ -347,4 +393,7 @@ class PlaygroundApp(SessionMixin, App[None]):
             self.query_one(PromptView).refresh_prompt(self.engine)
         elif event.pane.id == "chat":
             self.query_one("#chat-input").focus()
+        elif event.pane.id == "history":
+            self.query_one(HistoryPane).reload()
+            self.query_one("#history-filter").focus()
         self.show_status()

@@ -64,6 +64,7 @@ class ChatPane(ChatCommands, Vertical):
         self.busy = False
         self.queue: deque[TokenEvent] = deque()
         self.reply_turn: Turn | None = None
+        self.on_reply: Callable[[Reply], None] | None = None  # the history's recorder
         self.handlers: dict[str, Callable[[str], None]] = {
             name: getattr(self, "cmd_" + name.replace("-", "_")) for name in self.COMMANDS
         }
@@ -118,9 +119,24 @@ class ChatPane(ChatCommands, Vertical):
                 conversation=old.conversation,
                 settings=old.settings,
             )
+            self.session.conversation_id = old.conversation_id
+        self.session.on_reply = self.on_reply
         self.write(
             info(f"chat with {engine.model_name} · {fmt.name} · {engine.n_ctx}-token context")
         )
+
+    def resume(self, conversation, conversation_id: str | None) -> bool:
+        """Continue a recorded conversation (False while no model is loaded)."""
+        if self.session is None or self.busy:
+            return False
+        self.session.load(conversation)
+        self.session.conversation_id = conversation_id
+        for turn in list(self.transcript.query(Turn)):
+            turn.remove()
+        self.sync_turns()
+        n = len(conversation.messages)
+        self.write(info(f"resumed conversation {conversation_id} · {n} messages"))
+        return True
 
     def ready(self) -> ChatSession:
         """The session, if a reply may start now; a UsageError says why not otherwise."""

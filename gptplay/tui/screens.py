@@ -16,6 +16,8 @@ HELP = (
     ("Ctrl+G", "continue: generate more after the current output"),
     ("Escape", "cancel the generation (what was generated is kept)"),
     ("F2 / F3 / F4 / F6", "Playground / Prompt / Edit / Chat tab"),
+    ("F7", "History tab: type to filter past runs; Enter reopens one, or resumes a chat"),
+    ("F8", "Compare tab: Ctrl+R runs the variants; Enter on a column sends it to the Playground"),
     ("Ctrl+L", "the library filter"),
     ("Ctrl+E", "the query (focused when a prompt is opened)"),
     ("Ctrl+O", "the output (move over tokens with ←/→/↑/↓, Home, End, or click one)"),
@@ -60,7 +62,7 @@ class ConfirmScreen(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal"):
-            yield Label(self.message)
+            yield Label(self.message, markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Discard", id="discard", variant="error")

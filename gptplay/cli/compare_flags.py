@@ -1,0 +1,88 @@
+"""`gptplay compare`'s list-valued flags, derived from the settings table.
+
+Every sampling setting that is a number (temperature, top-k, ..., max tokens) and the
+model take a comma-separated list here (`-t 0,0.8`, `-m A,B`); the other settings (stop,
+seed, ctx, threads, GPU layers) keep their ordinary flags through ``settings_flags``.
+A setting added to the table becomes a comparison axis at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Mapping
+from typing import Annotated
+
+import typer
+
+from gptplay.errors import UsageError
+from gptplay.settings import SETTINGS, Setting
+from gptplay.settings.check import SettingError, parse_text
+from gptplay.settings.schema import FLAG, SAMPLING
+
+VARY = "Variants (comma-separated lists are crossed)"
+
+LISTED: tuple[Setting, ...] = tuple(
+    s
+    for s in SETTINGS
+    if FLAG in s.where
+    and ((s.group == SAMPLING and s.kind in (int, float) and not s.optional) or s.name == "model")
+)
+LISTED_NAMES: tuple[str, ...] = tuple(s.name for s in LISTED)
+
+
+def _option(s: Setting):
+    return Annotated[
+        str | None,
+        typer.Option(
+            *s.flags,
+            metavar="V1,V2",
+            help=f"{s.help} Comma-separated values are compared.",
+            rich_help_panel=VARY,
+            show_default=False,
+        ),
+    ]
+
+
+def list_flags(func):
+    """Give ``func`` one list flag per LISTED setting; it receives them as ``lists``."""
+    signature = inspect.signature(func, eval_str=True)
+    kept = [p for p in signature.parameters.values() if p.name != "lists"]
+    added = [
+        inspect.Parameter(s.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation=_option(s))
+        for s in LISTED
+    ]  # fmt: skip
+
+    @functools.wraps(func)
+    def command(**kwargs):
+        lists = {s.name: kwargs.pop(s.name) for s in LISTED}
+        return func(**kwargs, lists={k: v for k, v in lists.items() if v is not None})
+
+    params = sorted([*kept, *added], key=lambda p: p.kind)
+    command.__signature__ = signature.replace(parameters=params)
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    del command.__wrapped__  # the flags' wrapper must read this signature
+    return command
+
+
+def parse_values(name: str, text: str) -> tuple:
+    """A list flag's values, each checked as the setting's own flag would check it."""
+    s = next(x for x in LISTED if x.name == name)
+    parts = [p.strip() for p in text.split(",")]
+    if any(p == "" for p in parts):
+        raise UsageError(f"{s.flag} {text!r} has an empty value.", hint=f"like {s.flag} 0,0.8")
+    out = []
+    for part in parts:
+        try:
+            out.append(parse_text(name, part))
+        except SettingError as exc:
+            raise UsageError(f"{s.flag} {text!r}: {exc.describe(s.flag, sep=' ')}.") from None
+    if len(set(out)) != len(out):
+        raise UsageError(f"{s.flag} {text!r} repeats a value.", hint="give each value once.")
+    return tuple(out)
+
+
+def given_lists(lists: Mapping[str, str]) -> dict[str, tuple]:
+    """Every list flag given, parsed, in the table's order."""
+    return {name: parse_values(name, lists[name]) for name in LISTED_NAMES if name in lists}

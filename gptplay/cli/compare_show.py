@@ -1,0 +1,134 @@
+"""Running a comparison and printing it: rich columns or rows, a score table, or JSON Lines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+
+from rich.console import Console
+
+from gptplay.compare import Divergence, Variant, VariantResult, divergence, generate, score, view
+
+
+def variant_head(r: VariantResult) -> dict:
+    """The fields every variant record starts with: which variant, its settings, its prompt."""
+    v = r.variant
+    return {
+        "index": v.index,
+        "label": v.label,
+        "axes": dict(v.axes),
+        "settings": dict(v.settings),
+        "model": r.model,
+        "prompt": v.prompt,
+        "prompt_tokens": len(r.prompt_ids),
+    }
+
+
+def variant_record(r: VariantResult) -> dict:
+    """A generated variant: its tokens as `complete --json` writes them, then its summary."""
+    from gptplay.cli.output import event_json, summary_json
+
+    c = r.completion
+    summary = summary_json(c)
+    del summary["type"]
+    summary.update(
+        cached_tokens=c.cached_tokens,
+        mean_logprob=r.mean_logprob,
+        perplexity=r.perplexity,
+    )
+    tokens = [event_json(e) for e in c.events]
+    return {"type": "variant", **variant_head(r), "tokens": tokens, "summary": summary}
+
+
+def divergence_record(results: Sequence[VariantResult], div: Divergence | None) -> dict:
+    """Where the outputs part (position null when they are identical)."""
+    if div is None:
+        return {"type": "divergence", "position": None}
+    return {
+        "type": "divergence",
+        "position": div.position,
+        "common": div.common,
+        "choices": [
+            None if c is None else {"text": div.choice_text(k), "bytes": c.hex()}
+            for k, c in enumerate(div.choices)
+        ],
+        "variants": [
+            {"index": r.variant.index, "took": taken, "logprobs": list(row)}
+            for r, taken, row in zip(results, div.taken, div.logprobs)
+        ],
+    }
+
+
+def score_record(r: VariantResult, continuations: Sequence[str]) -> dict:
+    """A scored variant: each continuation's total and per-token log-probabilities."""
+    return {
+        "type": "score",
+        **variant_head(r),
+        "continuations": [
+            {
+                "text": text,
+                "logprob": view.total(tokens),
+                "tokens": [
+                    {"id": t.id, "text": t.text, "bytes": t.bytes.hex(), "logprob": t.logprob}
+                    for t in tokens
+                ],
+            }
+            for text, tokens in zip(continuations, r.scores)
+        ],
+    }
+
+
+def cache_line(results: Sequence[VariantResult]) -> str:
+    """How much prompt the KV cache saved across the variants."""
+    total = sum(len(r.prompt_ids) for r in results)
+    cached = sum(r.completion.cached_tokens for r in results if r.completion)
+    n = len(results)
+    return (
+        f"{n} variant{'s' if n != 1 else ''} · prompt tokens evaluated {total - cached} "
+        f"of {total} ({cached} from the KV cache)"
+    )
+
+
+def show(
+    variants: Sequence[Variant],
+    engine_for: Callable,
+    score_texts: Sequence[str] | None,
+    *,
+    layout: str,
+    top: int,
+    json_out: bool,
+) -> None:
+    """Run the variants (or score them) and print the comparison."""
+    from gptplay import render
+
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    loaded: dict[str, object] = {}
+
+    def load(name: str | None):
+        loaded.clear()  # one model at a time
+        loaded["engine"] = engine_for(name)
+        return loaded["engine"]
+
+    if score_texts:
+        results = score(variants, load, score_texts)
+        if json_out:
+            for r in results:
+                print(json.dumps(score_record(r, score_texts), ensure_ascii=False))
+            return
+        out.print(view.score_table(results, score_texts))
+        return
+    status = err.status("running the variants…") if err.is_terminal else nullcontext()
+    with status:
+        results = generate(variants, load, top=top)
+    div = divergence(results, loaded.get("engine"))
+    if json_out:
+        for r in results:
+            print(json.dumps(variant_record(r), ensure_ascii=False))
+        print(json.dumps(divergence_record(results, div), ensure_ascii=False))
+        return
+    if out.is_terminal:
+        err.print(render.legend())
+    out.print(view.comparison(results, div, layout, out.width))
+    models = sorted({r.model for r in results})
+    err.print(f"[dim]{cache_line(results)} · {', '.join(models)}[/]", soft_wrap=True)

@@ -1,0 +1,84 @@
+"""Variants along axes (shots, prompt, a variable, a sampling setting, model, sample), crossed."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from gptplay.engine.types import SamplingParams
+from gptplay.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One dimension of a comparison: a setting's name and the values it takes."""
+
+    name: str
+    values: tuple
+
+    @property
+    def varies(self) -> bool:
+        return len(self.values) > 1
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One cell of the comparison: its axis values, the exact prompt and the settings."""
+
+    index: int
+    axes: Mapping[str, object]
+    prompt: str
+    params: SamplingParams
+    model: str | None = None
+    label: str = ""
+    settings: Mapping[str, object] = field(default_factory=dict)
+
+
+def cross(axes: Sequence[Axis]) -> list[dict[str, object]]:
+    """Every combination of the axes' values, the first axis varying slowest."""
+    if not axes:
+        return [{}]
+    names = [a.name for a in axes]
+    return [dict(zip(names, combo)) for combo in itertools.product(*(a.values for a in axes))]
+
+
+def short(name: str, value: object) -> str:
+    """One axis value as a column heading shows it: '3-shot', 't=0.8', 'lang=fr'."""
+    if name == "shots":
+        return {0: "zero-shot", 1: "one-shot"}.get(value, f"{value}-shot")
+    if name == "temperature":
+        return f"t={value:g}" if isinstance(value, float) else f"t={value}"
+    if name in ("task", "model"):
+        return str(value)
+    if name == "sample":
+        return f"sample {value}"
+    if name.startswith("var:"):
+        return f"{name[4:]}={value}"
+    return f"{name.replace('_', '-')}={value}"
+
+
+def label_of(values: Mapping[str, object], axes: Sequence[Axis]) -> str:
+    """The label of a variant: only the axes that vary (all of them when none does)."""
+    varying = [a for a in axes if a.varies] or list(axes)
+    return " · ".join(short(a.name, values[a.name]) for a in varying) or "variant"
+
+
+def parse_list(option: str, text: str, kind: Callable[[str], object]) -> tuple:
+    """'0,1,3' as a tuple of values; a UsageError names the option and the bad value."""
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            raise UsageError(f"{option} {text!r} has an empty value.", hint=f"like {option} 0,0.8")
+        try:
+            out.append(kind(part))
+        except ValueError:
+            want = "whole numbers" if kind is int else "numbers" if kind is float else "values"
+            raise UsageError(
+                f"{option} {text!r}: {part!r} is not one of the {want} it takes.",
+                hint=f"a comma-separated list, like {option} {'0,1,3' if kind is int else '0,0.8'}",
+            ) from None
+    if len(set(out)) != len(out):
+        raise UsageError(f"{option} {text!r} repeats a value.", hint="give each value once.")
+    return tuple(out)

@@ -1,0 +1,191 @@
+"""Every run recorded: a SQLite history of prompts, settings, tokens and their probabilities.
+
+The front-ends call one of the helpers below once a run has ended (never on the token
+path). Nothing here raises into a run: a locked, damaged or unwritable database gives one
+line of warning and the run goes on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from gptplay.history.record import (
+    Warn,
+    build,
+    enabled,
+    interrupted,
+    settings_dict,
+    write,
+)
+
+__all__ = [
+    "chat_recorder",
+    "enabled",
+    "new_conversation_id",
+    "record_eval",
+    "record_scored",
+    "recording",
+    "settings_dict",
+    "write",
+]
+
+
+@contextmanager
+def recording(
+    stream,
+    command: str,
+    prompt: str,
+    engine,
+    settings: Mapping[str, object],
+    *,
+    on: bool = True,
+    warn: Warn | None = None,
+    **fields,
+) -> Iterator[None]:
+    """Record ``stream``'s run when the block ends, also when Ctrl-C or an exit ends it."""
+    error: BaseException | None = None
+    try:
+        yield
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        completion = getattr(stream, "completion", None)
+        if on and completion is not None:
+            finish = "interrupted" if interrupted(error) else None
+            write(
+                lambda: build(
+                    command, prompt, engine, settings, completion, finish=finish, **fields
+                ),
+                warn,
+            )
+
+
+def record_scored(
+    command: str,
+    text: str,
+    engine,
+    scored: Sequence,
+    settings: Mapping[str, object],
+    *,
+    on: bool = True,
+    warn: Warn | None = None,
+) -> int | None:
+    """`tokens --probs`: each token of the text with the probability the model gave it."""
+    if not on:
+        return None
+    from gptplay.engine.types import TokenEvent
+
+    def make() -> dict:
+        events = [TokenEvent(t.id, t.bytes, t.text, t.logprob, tuple(t.top)) for t in scored]
+        record = build(command, text, engine, settings, events=events, finish="scored")
+        record["prompt_tokens"] = len(events)
+        record["output"] = ""  # the text is the prompt; the tokens are its own
+        return record
+
+    return write(make, warn)
+
+
+def record_eval(
+    engine,
+    task: str,
+    settings: Mapping[str, object],
+    summaries: Sequence[Mapping[str, object]],
+    table: str,
+    *,
+    prompt: str = "",
+    prompt_file: Path | str | None = None,
+    finish: str = "done",
+    on: bool = True,
+    warn: Warn | None = None,
+) -> int | None:
+    """An eval run: its settings and its summary table (the predictions stay in --output)."""
+    if not on:
+        return None
+
+    def make() -> dict:
+        extra = {"summaries": list(summaries), "table": table}
+        record = build(
+            "eval", prompt, engine, settings, task=task, prompt_file=prompt_file,
+            finish=finish, extra=extra,
+        )  # fmt: skip
+        line = " · ".join(
+            f"{s['shots']}-shot {100 * s['accuracy'][0]:.1f}%"
+            for s in summaries
+            if isinstance(s.get("accuracy"), (list, tuple))
+        )
+        record["output"] = f"{line}\n\n{table}" if line else table
+        return record
+
+    return write(make, warn)
+
+
+def new_conversation_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def chat_recorder(command: str, on: bool = True, warn: Warn | None = None):
+    """A ChatSession.on_reply hook recording each finished turn with its conversation id."""
+    if not on:
+        return None
+
+    def make(reply) -> dict:
+        session = reply.session
+        if getattr(session, "conversation_id", None) is None:
+            session.conversation_id = new_conversation_id()
+        conv = session.conversation
+        resolved = session.resolved() if hasattr(session, "resolved") else session.params
+        settings = settings_dict(resolved, session.engine, top=session.top, probs=session.probs)
+        extra = {
+            "template": session.format.name,
+            "system": conv.system,
+            "messages": [m.to_json() for m in conv.messages],
+            "context_start": conv.context_start,
+        }
+        return build(
+            command,
+            reply.prompt.text,
+            session.engine,
+            settings,
+            reply.completion,
+            task=session.format.name,
+            prompt_ids=list(reply.prompt.ids),
+            conversation=session.conversation_id,
+            extra=extra,
+        )
+
+    def on_reply(reply) -> None:
+        write(lambda: make(reply), warn)
+
+    return on_reply
+
+
+def recorded_conversation(ref: str | int):
+    """A recorded chat to resume: by conversation id or by the id of one of its turns.
+
+    Returns (Conversation, conversation id) as of its latest recorded turn; HistoryError
+    when there is no such chat.
+    """
+    from gptplay.chat.conversation import Conversation, Message
+    from gptplay.history import runs
+
+    text = str(ref).strip()
+    latest = runs.latest_turn(text)
+    if latest is None and text.isdigit():
+        run = runs.load(int(text))
+        latest = runs.latest_turn(run.conversation) if run.conversation else None
+    if latest is None:
+        raise runs.HistoryError(
+            f"there is no recorded chat {text!r} in the history.",
+            hint="`gptplay history --command chat` lists chat turns and their conversations.",
+        )
+    extra = latest.extra
+    messages = [
+        Message(m["role"], m["content"], bool(m.get("interrupted")))
+        for m in extra.get("messages", [])
+    ]
+    start = int(extra.get("context_start") or 0)
+    return Conversation(extra.get("system"), messages, start), latest.conversation

@@ -1,0 +1,183 @@
+"""A compact binary encoding of a run's tokens (ids, bytes, logprobs, alternatives), zlib'd.
+
+Layout (before compression): a version byte; a piece table (every distinct token id of
+the run with its bytes, once); then per token a flags byte, its id, its logprob (float32)
+and its alternatives as (id, float32 logprob) pairs. A token's text is stored only where
+it is not simply its bytes decoded (the end of a multi-byte character split over tokens).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterable, Sequence
+
+from gptplay.engine.types import Alternative, TokenEvent
+
+VERSION = 1
+_F32 = struct.Struct("<f")
+
+HAS_LOGPROB = 1
+HAS_TEXT = 2
+HAS_SAMPLED = 4
+HAS_SAMPLED_TOP = 8
+
+
+class CodecError(ValueError):
+    """Bytes that are not an encoding of tokens this version can read."""
+
+
+def _varint(out: bytearray, n: int) -> None:
+    n = (n << 1) ^ (n >> 63)  # zigzag: the UTF-8 tail event has id -1
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def varint(self) -> int:
+        shift = n = 0
+        while True:
+            if self.pos >= len(self.data):
+                raise CodecError("truncated token data")
+            byte = self.data[self.pos]
+            self.pos += 1
+            n |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return (n >> 1) ^ -(n & 1)
+
+    def take(self, size: int) -> bytes:
+        if self.pos + size > len(self.data):
+            raise CodecError("truncated token data")
+        chunk = self.data[self.pos : self.pos + size]
+        self.pos += size
+        return chunk
+
+    def f32(self) -> float:
+        return _F32.unpack(self.take(4))[0]
+
+
+def _plain_text(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _alts(out: bytearray, alts: Sequence[Alternative]) -> None:
+    _varint(out, len(alts))
+    for a in alts:
+        _varint(out, a.id)
+        out += _F32.pack(a.logprob)
+
+
+def encode(events: Iterable[TokenEvent]) -> bytes:
+    """The events as compressed bytes (decode() gives them back, logprobs as float32)."""
+    events = list(events)
+    pieces: dict[int, bytes] = {}
+    for e in events:
+        pieces.setdefault(e.id, e.bytes)
+        for a in (*e.top, *e.sampled_top):
+            pieces.setdefault(a.id, a.bytes)
+    out = bytearray([VERSION])
+    _varint(out, len(pieces))
+    for token, data in pieces.items():
+        _varint(out, token)
+        _varint(out, len(data))
+        out += data
+    _varint(out, len(events))
+    for e in events:
+        flags = 0
+        if e.logprob is not None:
+            flags |= HAS_LOGPROB
+        if e.text != _plain_text(e.bytes) or pieces[e.id] != e.bytes:
+            flags |= HAS_TEXT
+        if e.sampled_logprob is not None:
+            flags |= HAS_SAMPLED
+        if e.sampled_top:
+            flags |= HAS_SAMPLED_TOP
+        out.append(flags)
+        _varint(out, e.id)
+        if flags & HAS_LOGPROB:
+            out += _F32.pack(e.logprob)
+        if flags & HAS_TEXT:
+            text = e.text.encode("utf-8", "surrogatepass")
+            _varint(out, len(text))
+            out += text
+            _varint(out, len(e.bytes))
+            out += e.bytes
+        _alts(out, e.top)
+        if flags & HAS_SAMPLED:
+            out += _F32.pack(e.sampled_logprob)
+        if flags & HAS_SAMPLED_TOP:
+            _alts(out, e.sampled_top)
+    return zlib.compress(bytes(out), 6)
+
+
+def decode(blob: bytes) -> tuple[TokenEvent, ...]:
+    """The events encode() wrote; CodecError for anything else."""
+    try:
+        data = zlib.decompress(blob)
+    except zlib.error as exc:
+        raise CodecError(f"not compressed token data ({exc})") from None
+    if not data or data[0] != VERSION:
+        raise CodecError(f"token data version {data[:1]!r} is not {VERSION}")
+    r = _Reader(data)
+    r.pos = 1
+    pieces: dict[int, bytes] = {}
+    for _ in range(r.varint()):
+        token = r.varint()
+        pieces[token] = r.take(r.varint())
+
+    def alts() -> tuple[Alternative, ...]:
+        out = []
+        for _ in range(r.varint()):
+            token = r.varint()
+            out.append(Alternative(token, pieces.get(token, b""), r.f32()))
+        return tuple(out)
+
+    events = []
+    for _ in range(r.varint()):
+        flags = r.take(1)[0]
+        token = r.varint()
+        logprob = r.f32() if flags & HAS_LOGPROB else None
+        data_ = pieces.get(token, b"")
+        if flags & HAS_TEXT:
+            text = r.take(r.varint()).decode("utf-8", "surrogatepass")
+            data_ = r.take(r.varint())
+        else:
+            text = data_.decode("utf-8")
+        top = alts()
+        sampled = r.f32() if flags & HAS_SAMPLED else None
+        sampled_top = alts() if flags & HAS_SAMPLED_TOP else ()
+        events.append(TokenEvent(token, data_, text, logprob, top, sampled, sampled_top))
+    return tuple(events)
+
+
+def encode_ids(ids: Sequence[int]) -> bytes:
+    """A list of token ids, compressed (a prompt given as tokens)."""
+    out = bytearray([VERSION])
+    _varint(out, len(ids))
+    for token in ids:
+        _varint(out, token)
+    return zlib.compress(bytes(out), 6)
+
+
+def decode_ids(blob: bytes) -> list[int]:
+    try:
+        data = zlib.decompress(blob)
+    except zlib.error as exc:
+        raise CodecError(f"not compressed token ids ({exc})") from None
+    r = _Reader(data)
+    r.pos = 1
+    return [r.varint() for _ in range(r.varint())]

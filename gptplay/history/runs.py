@@ -1,0 +1,157 @@
+"""Reading recorded runs back: decoded tokens, a Completion as it was, JSON for --json."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from gptplay.engine.types import Completion, TokenEvent
+from gptplay.history import codec, store
+from gptplay.history.store import Filters, HistoryError
+
+__all__ = ["Filters", "HistoryError", "StoredRun", "opened"]
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One recorded run, its tokens decoded."""
+
+    id: int
+    created: float
+    command: str
+    task: str | None
+    prompt: str
+    output: str
+    model: str | None
+    model_path: str | None
+    model_size: int | None
+    model_fingerprint: str | None
+    settings: dict
+    seed: int | None
+    threads: int | None
+    build: str | None
+    finish: str | None
+    n_tokens: int
+    prompt_tokens: int | None
+    timings: dict
+    conversation: str | None
+    extra: dict
+    parent: int | None
+    prompt_hash: str | None
+    events: tuple[TokenEvent, ...] = ()
+    prompt_ids: tuple[int, ...] | None = None
+    context: tuple[TokenEvent, ...] = ()  # a TUI continue/branch: the branch's earlier tokens
+
+    @classmethod
+    def of(cls, row: store.RunRow, tokens: bool = True) -> StoredRun:
+        v = row.values
+        events: tuple[TokenEvent, ...] = ()
+        ids = None
+        if tokens and v.get("tokens"):
+            events = codec.decode(v["tokens"])
+        if tokens and v.get("prompt_ids"):
+            ids = tuple(codec.decode_ids(v["prompt_ids"]))
+        context = codec.decode(v["context_tokens"]) if tokens and v.get("context_tokens") else ()
+        names = cls.__dataclass_fields__.keys() - {"events", "prompt_ids", "context"}
+        values = {k: v.get(k) for k in names}
+        return cls(**values, events=events, prompt_ids=ids, context=context)
+
+    @property
+    def when(self) -> str:
+        """Local time, to the second."""
+        return dt.datetime.fromtimestamp(self.created).strftime("%Y-%m-%d %H:%M:%S")
+
+    def completion(self) -> Completion:
+        """The run's summary as the engine reported it."""
+        t = self.timings or {}
+        return Completion(
+            tokens=self.n_tokens,
+            prompt_tokens=self.prompt_tokens or 0,
+            finish_reason=self.finish or "",
+            seed=self.seed if self.seed is not None else 0,
+            model=self.model or "",
+            elapsed_s=float(t.get("elapsed_s") or 0.0),
+            time_to_first_token_s=t.get("time_to_first_token_s"),
+            text=self.output,
+            events=self.events,
+            cached_tokens=int(t.get("cached_tokens") or 0),
+        )
+
+    def summary_json(self) -> dict:
+        """What `gptplay history --json` prints per run."""
+        return {
+            "id": self.id,
+            "time": dt.datetime.fromtimestamp(self.created).astimezone().isoformat(),
+            "command": self.command,
+            "task": self.task,
+            "model": self.model,
+            "finish": self.finish,
+            "tokens": self.n_tokens,
+            "seed": self.seed,
+            "conversation": self.conversation,
+            "prompt": self.prompt,
+            "output": self.output,
+        }
+
+    def to_json(self) -> dict:
+        """Everything recorded but the tokens (the CLI adds them in its JSON Lines schema)."""
+        return {
+            **self.summary_json(),
+            "prompt_hash": self.prompt_hash,
+            "model_path": self.model_path,
+            "model_size": self.model_size,
+            "model_fingerprint": self.model_fingerprint,
+            "settings": self.settings,
+            "threads": self.threads,
+            "build": self.build,
+            "prompt_tokens": self.prompt_tokens,
+            "timings": self.timings,
+            "parent": self.parent,
+            "extra": self.extra,
+            "prompt_ids": list(self.prompt_ids) if self.prompt_ids is not None else None,
+        }
+
+
+@contextmanager
+def opened(path: Path | None = None) -> Iterator:
+    """A connection for reading or managing the history; HistoryError names the problem."""
+    import sqlite3
+
+    conn = store.connect(path)
+    try:
+        yield conn
+    except sqlite3.Error as exc:
+        raise HistoryError(f"{path or store.db_path()}: {exc}.") from None
+    finally:
+        conn.close()
+
+
+def load(run_id: int, path: Path | None = None) -> StoredRun:
+    """One run; HistoryError when there is no such run."""
+    with opened(path) as conn:
+        row = store.get(conn, run_id)
+    if row is None:
+        raise HistoryError(
+            f"there is no run {run_id} in the history.", hint="`gptplay history` lists the runs."
+        )
+    return StoredRun.of(row)
+
+
+def listing(filters: Filters, path: Path | None = None) -> list[StoredRun]:
+    with opened(path) as conn:
+        return [StoredRun.of(r, tokens=False) for r in store.list_runs(conn, filters)]
+
+
+def search(text: str, limit: int = 20, path: Path | None = None) -> list[StoredRun]:
+    with opened(path) as conn:
+        return [StoredRun.of(r, tokens=False) for r in store.search(conn, text, limit)]
+
+
+def latest_turn(conversation: str, path: Path | None = None) -> StoredRun | None:
+    """The last recorded turn of a chat conversation (its messages are in ``extra``)."""
+    with opened(path) as conn:
+        row = store.latest_in_conversation(conn, conversation)
+    return None if row is None else StoredRun.of(row, tokens=False)
