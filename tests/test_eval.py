@@ -25,16 +25,21 @@ DATA = [
 EXAMPLES = [Example({"sentence": s}, g, i + 1) for i, (s, g) in enumerate(DATA)]
 
 
-def whole_prompt_logprob(reference, context: list[int], label: list[int], split: int) -> float:
+def whole_prompt_logprob(
+    reference, context: list[int], label: list[int], split: int, one_batch: bool = False
+) -> float:
     """The label's log-probability from a fresh evaluation of prompt + label.
 
     llama-cpp-python on its own, keeping every row of logits, in the batches gptplay uses:
-    the shared prefix, the rest of the prompt, the label's tokens but the last. llama.cpp's
+    the shared prefix, the rest of the prompt, the label's tokens but the last (with
+    ``one_batch``, the rest and the label's tokens together, as the engine decodes a
+    single continuation). llama.cpp's
     quantized kernels round differently per batch shape (other splits differ by ~0.1 nats).
     """
     ids = context + label
     reference.reset()
-    for batch in (ids[:split], context[split:], label[:-1]):
+    rest = [context[split:] + label[:-1]] if one_batch else [context[split:], label[:-1]]
+    for batch in (ids[:split], *rest):
         if batch:
             reference.eval(batch)
     rows = log_softmax(np.array(reference.scores[: len(ids)]))
@@ -156,7 +161,7 @@ def test_cli_eval_table_json_and_plot(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--data", "{bad}"], "bad.jsonl:2: label 'meh' is not one of"),
+        (["--data", "{bad}"], "bad.jsonl:2:28: label 'meh' is not one of"),
         (["--data", "{bad}", "--shots", "0,x"], "--shots '0,x' is not a list"),
         (
             ["--data", "{good}", "--shots", "9"],
@@ -177,11 +182,21 @@ def test_cli_bad_input_is_one_line(tmp_path, args, message):
     assert result.stderr.startswith("error:")
 
 
-def test_cli_rejects_a_prompt_without_labels(tmp_path):
+def test_cli_a_prompt_without_labels_generates_and_scores_chrf(tmp_path):
     data = tmp_path / "d.jsonl"
-    data.write_text('{"english": "cheese", "french": "fromage"}\n')
-    result = run_cli("eval", "translate", "--data", str(data))
-    assert result.returncode != 0 and "has no labels" in result.stderr
+    data.write_text(
+        '{"english": "cheese", "french": "fromage"}\n{"english": "cat", "french": "chat"}\n'
+    )
+    out = tmp_path / "r.json"
+    result = run_cli(
+        "eval", "translate", "--data", str(data), "--shots", "0,2", "--seeds", "1",
+        "--metric", "chrf", "--output", str(out), "--threads", "1", timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "chrF" in result.stdout and "gold logprob" in result.stdout
+    record = json.loads(out.read_text())
+    assert record["mode"] == "generate" and record["config"]["metric"] == "chrf"
+    assert all(0 <= run["chrf"] <= 1 for run in record["runs"])
 
 
 @pytest.mark.skipif(not (SHARED / "datasets").is_dir(), reason="../shared/datasets/ is absent")

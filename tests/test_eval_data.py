@@ -67,7 +67,7 @@ def test_field_map_reads_other_columns(tmp_path):
         (
             "outside.jsonl",
             rows({"sentence": "a", "label": "positive"}, {"sentence": "b", "label": "meh"}),
-            r"outside.jsonl:2: label 'meh' is not one of prompt 'sst2''s labels",
+            r"outside.jsonl:2:28: label 'meh' is not one of prompt 'sst2''s labels",
         ),
         ("empty.jsonl", "\n\n", r"empty.jsonl: the file holds no examples"),
         (

@@ -1,4 +1,4 @@
-"""`gptplay eval TASK --data FILE`: zero-, one- and few-shot accuracy of a labelled prompt."""
+"""`gptplay eval TASK --data FILE`: zero-, one- and few-shot accuracy of a prompt."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
 
 EVAL = "Evaluation"
+GEN = "Generation"
 
 
 def parse_shots(text: str) -> tuple[int, ...]:
@@ -33,17 +34,64 @@ def parse_shots(text: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(shots))
 
 
+def parse_prompts(task: str | None, prompts: str | None) -> list[str]:
+    """TASK and --prompts A,B,C as one list of prompt names (TASK first), none twice."""
+    names = [task] if task else []
+    for part in (prompts or "").split(","):
+        if part.strip():
+            names.append(part.strip())
+    if prompts is not None and len(names) == len([task] if task else []):
+        raise UsageError(
+            f"--prompts {prompts!r} names no prompt.", hint="like --prompts sst2,sentiment"
+        )
+    if not names:
+        raise UsageError(
+            "name the prompt to evaluate.", hint="like gptplay eval sst2 --data dev.jsonl"
+        )
+    return list(dict.fromkeys(names))
+
+
 def eval_cmd(
-    task: Annotated[str, typer.Argument(help="A library prompt with labels, or a .toml file.")],
+    task: Annotated[
+        str | None,
+        typer.Argument(help="A library prompt, or a .toml file (or give --prompts A,B,C)."),
+    ] = None,
     data: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--data",
             "-d",
             help="Test examples: .jsonl or .csv, or OWNER/NAME[:FILE_OR_SPLIT] on the Hub.",
             rich_help_panel=EVAL,
         ),
-    ],
+    ] = None,
+    prompts: Annotated[
+        str | None,
+        typer.Option(
+            "--prompts",
+            metavar="A,B,C",
+            help="Evaluate these prompts too, on the same examples, side by side.",
+            rich_help_panel=EVAL,
+        ),
+    ] = None,
+    choices: Annotated[
+        str | None,
+        typer.Option(
+            "--choices",
+            metavar="FIELD|A,B,..",
+            help="Score each example's own options: a list field, or the columns holding them.",
+            rich_help_panel=EVAL,
+        ),
+    ] = None,
+    generate: Annotated[
+        str | None,
+        typer.Option(
+            "--generate",
+            metavar="TASK[:SEED]",
+            help="Draw GPT-3 arithmetic problems instead of --data: 2digit-add, 3digit-sub, ...",
+            rich_help_panel=EVAL,
+        ),
+    ] = None,
     pool: Annotated[
         str | None,
         typer.Option(
@@ -76,7 +124,7 @@ def eval_cmd(
         typer.Option(
             "--limit",
             min=1,
-            help="Score N test examples (a fixed random subset).",
+            help="Score N test examples (a fixed random subset); --generate: N problems (200).",
             rich_help_panel=EVAL,
         ),
     ] = None,
@@ -151,6 +199,23 @@ def eval_cmd(
             rich_help_panel=EVAL,
         ),
     ] = 1,
+    # ---- generation (issue 15); the sampling flags come from the settings table ----
+    samples: Annotated[
+        int,
+        typer.Option(
+            "--samples", min=1, help="Generated answers per example.", rich_help_panel=GEN
+        ),
+    ] = 1,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric",
+            metavar="exact|contains|chrf|bleu",
+            help="How a generated answer is scored (default exact, after normalisation).",
+            rich_help_panel=GEN,
+        ),
+    ] = None,
+    # ---- end of generation flags ----
     library: LibraryOpt = None,
     verbose: o.VerboseOpt = False,
     no_history: NoHistoryOpt = False,
@@ -159,22 +224,45 @@ def eval_cmd(
 ) -> None:
     """Measure TASK's accuracy at each shot count over several demonstration seeds.
 
-    Every label is scored by the log-probability of its tokens after the prompt; the
-    best-scoring label is the prediction. Ctrl-C stops and still reports (and writes)
-    what was finished.
+    A prompt with labels: every label is scored by the log-probability of its tokens after
+    the prompt, and the best is the prediction. With --choices: each example's own options
+    are scored so. A prompt without labels: the model generates the answer (greedy, up to
+    the prompt's stop sequences), scored by --metric. Ctrl-C stops and still reports (and
+    writes) what was finished.
     """
-    from gptplay.cli.eval_run import EvalSession
+    from gptplay.cli.eval_report import record, report, write_plot
+    from gptplay.cli.eval_run import GREEDY, EvalSession
     from gptplay.evaluate import EvalConfig
+    from gptplay.evaluate.textmetrics import check_metric
+    from gptplay.settings.schema import SAMPLING_NAMES
 
     config = EvalConfig(parse_shots(shots), seeds, calibrate, balanced, length_norm)
     if content_free:
         if not calibrate:
             raise UsageError("--content-free is for --calibrate.", hint="add --calibrate.")
         config = replace(config, content_free=tuple(content_free))
+    if metric is not None:
+        check_metric(metric)
+    config = replace(config, samples=samples, metric=metric or "exact")
     if plot is not None and plot.suffix.lower() != ".png":
         raise UsageError(f"--plot {plot}: the chart is a PNG file.", hint="like --plot results.png")
-    session = EvalSession(task, data, pool, field, limit, parse_vars(var), library, config)
+    session = EvalSession(
+        parse_prompts(task, prompts),
+        data,
+        pool,
+        field,
+        limit,
+        parse_vars(var),
+        library,
+        config,
+        choices=choices,
+        generate=generate,
+        sampling_given=[n for n in flags.given if n in SAMPLING_NAMES],
+        metric_given=metric is not None,
+        confusion=show_confusion,
+    )
     session.prepare()
+    session.set_sampling(lambda spec: flags.settings(spec.settings_layer(), defaults=GREEDY))
     out, err = Console(highlight=False, record=True), Console(stderr=True, highlight=False)
     settings = flags.settings(session.spec.settings_layer())
     engine = flags.load(settings, verbose=verbose)
@@ -195,18 +283,18 @@ def eval_cmd(
         concurrency = limit
     session.concurrency = concurrency
     interrupted = session.run(engine, err)
-    session.report(out, show_confusion)
+    report(session, out, show_confusion)
     from gptplay.cli.history import record_eval_session
 
     record_eval_session(session, engine, out.export_text(), interrupted, no_history, settings)
     if output is not None:
         from gptplay.fileio import atomic_write
 
-        record = session.record(engine.model_name, interrupted)
-        atomic_write(output, json.dumps(record, ensure_ascii=False, indent=1) + "\n")
+        rec = record(session, engine.model_name, interrupted)
+        atomic_write(output, json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
         err.print(f"[green]wrote[/] {escape(str(output))}", soft_wrap=True)
     if plot is not None:
-        session.write_plot(plot)
+        write_plot(session, plot)
         err.print(f"[green]wrote[/] {escape(str(plot))}", soft_wrap=True)
     if interrupted:
         err.print("[yellow]interrupted: stopped by Ctrl-C; the results above are what finished.[/]")
@@ -214,4 +302,4 @@ def eval_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("eval", no_args_is_help=True)(o.settings_flags(o.MODEL)(eval_cmd))
+    app.command("eval", no_args_is_help=True)(o.settings_flags(o.MODEL, o.SAMPLING)(eval_cmd))

@@ -1,8 +1,9 @@
-"""One `gptplay eval` session: load the prompt and data, run with a progress bar, report."""
+"""One `gptplay eval` session: load the prompts and data, run with a progress bar, report."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -17,13 +18,48 @@ from gptplay.evaluate import (
     load_examples,
     parse_field_map,
     resolve_data,
-    shot_confusion,
+    sample_demos,
     subset,
-    summarize,
-    to_json,
 )
-from gptplay.evaluate.metrics import majority
+from gptplay.evaluate.data import example_from_row
 from gptplay.evaluate.run import plan
+from gptplay.library import PromptSpec
+from gptplay.settings import default_layer
+from gptplay.settings.schema import BY_NAME
+
+LABELS, CHOICES, GENERATE = "labels", "choices", "generate"
+DEFAULT_GENERATED = 200  # --generate without --limit draws this many problems
+# Generation is greedy and stops at the line's end unless the config, prompt or flags say
+# otherwise; answers are short, so 32 tokens unless the prompt's max_tokens says.
+GREEDY = default_layer({"temperature": 0.0, "max_tokens": 32, "stop": ("\n",)}, "eval")
+
+
+@dataclass
+class PromptEval:
+    """One prompt of the session: how it is scored, its test examples, pool and results."""
+
+    spec: PromptSpec
+    variables: dict[str, str]
+    mode: str
+    choices: tuple[str, ...]
+    test: list[Example] = field(default_factory=list)
+    pool: list[Example] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
+    params: object = None  # the SamplingParams of a generation task
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def parse_choices(text: str | None) -> tuple[str, ...]:
+    """'--choices options' or '--choices a,b,c,d' as the field or columns."""
+    if text is None:
+        return ()
+    parts = tuple(p.strip() for p in text.split(","))
+    if not all(parts):
+        raise UsageError(f"--choices {text!r} has an empty name.", hint="like --choices a,b,c,d")
+    return parts
 
 
 class EvalSession:
@@ -31,78 +67,202 @@ class EvalSession:
 
     def __init__(
         self,
-        task: str,
-        data: str,
+        tasks: Sequence[str],
+        data: str | None,
         pool: str | None,
         fields: Sequence[str] | None,
         limit: int | None,
         variables: Mapping[str, str],
         library: str | None,
         config: EvalConfig,
+        choices: str | None = None,
+        generate: str | None = None,
+        sampling_given: Sequence[str] = (),
+        metric_given: bool = False,
+        confusion: bool = False,
     ) -> None:
-        self.task, self.data, self.pool_source = task, data, pool
+        self.tasks, self.data, self.pool_source = list(tasks), data, pool
         self.fields, self.limit, self.variables = fields, limit, dict(variables)
         self.library, self.config = library, config
-        self.runs: list[Run] = []
         self.concurrency = 1
         self.scoring: str | None = None  # which method a remote engine scored labels with
-        self.test: list[Example] = []
-        self.pool: list[Example] = []
+        self.choices_flag = parse_choices(choices)
+        self.sampling_given, self.metric_given = list(sampling_given), metric_given
+        self.confusion = confusion
+        self.task = None
+        if generate is not None:
+            from gptplay.evaluate.arithmetic import parse_generate
+
+            self.task = parse_generate(generate)
+        self.prompts: list[PromptEval] = []
+        self.data_path: Path | None = None
+
+    @property
+    def spec(self) -> PromptSpec:
+        """The first prompt (the one a single-prompt session evaluates)."""
+        return self.prompts[0].spec
+
+    @property
+    def runs(self) -> list[Run]:
+        """The first prompt's runs."""
+        return self.prompts[0].runs
+
+    # ---- before the model loads ----------------------------------------------------
 
     def prepare(self) -> None:
-        """Load and check the prompt, the data and the pool: bad input fails before the model."""
+        """Load and check the prompts, the data and the pools: bad input fails before the model."""
         from gptplay.library import load_prompt
 
-        spec = load_prompt(self.task, self.library)
-        if not spec.labels:
+        if (self.data is None) == (self.task is None):
             raise UsageError(
-                f"prompt '{spec.name}' has no labels, so there is nothing to score.",
-                hint="evaluate a classification prompt (e.g. sentiment, topic, sst2) or add "
-                "labels = [...] to the prompt file.",
+                "give the test examples with --data FILE, or draw them with --generate TASK."
+                if self.data is None
+                else "--data and --generate both give test examples; use one.",
+                hint="like --data dev.jsonl, or --generate 2digit-add",
             )
-        spec.resolve_variables(self.variables)
-        self.spec = spec
-        columns = parse_field_map(self.fields, spec)
-        self.data_path = resolve_data(self.data)
-        self.test = subset(load_examples(self.data_path, spec, columns), self.limit)
-        if self.pool_source is None:
-            answer = spec.answer
-            self.pool = [
-                Example({f: ex[f] for f in spec.query_fields}, ex[answer], n)
-                for n, ex in enumerate(spec.examples, start=1)
-            ]
-        else:
-            self.pool = load_examples(resolve_data(self.pool_source), spec, columns)
-        from gptplay.evaluate import sample_demos
+        if self.data is not None:
+            self.data_path = resolve_data(self.data)
+        for name in self.tasks:
+            spec = load_prompt(name, self.library)
+            self.prompts.append(self._prepare_prompt(spec))
+        self._check_options()
+        first = self.prompts[0]
+        for pe in self.prompts:
+            pe.pool = self._pool(pe, first)
+            for shots, seed in plan(self.config):  # a pool too small fails now, not mid-run
+                sample_demos(pe.pool, shots, seed or 0, pe.spec.labels, self.config.balanced)
 
-        for shots, seed in plan(self.config):  # a pool too small fails now, not mid-run
-            sample_demos(self.pool, shots, seed or 0, spec.labels, self.config.balanced)
+    def _prepare_prompt(self, spec: PromptSpec) -> PromptEval:
+        choices = self.choices_flag or spec.choices
+        mode = CHOICES if choices else LABELS if spec.labels and self.task is None else GENERATE
+        variables = dict(self.variables)
+        if self.task is not None:
+            from gptplay.evaluate.arithmetic import variables_for
+
+            variables |= variables_for(spec, self.task)
+        spec.resolve_variables(variables)
+        pe = PromptEval(spec, variables, mode, choices)
+        if self.task is not None:
+            from gptplay.evaluate.arithmetic import examples
+
+            pe.test, _ = examples(spec, self.task, self.limit or DEFAULT_GENERATED)
+        else:
+            assert self.data_path is not None
+            columns = parse_field_map(self.fields, spec)
+            pe.test = subset(load_examples(self.data_path, spec, columns, choices), self.limit)
+        return pe
+
+    def _check_options(self) -> None:
+        """Options that only one way of scoring understands, named with the prompt."""
+        c = self.config
+        label_only = {
+            "--calibrate": c.calibrate,
+            "--confusion": self.confusion,
+            "--balanced": c.balanced,
+            "--length-norm": c.length_norm,
+        }
+        gen_only = {"--samples": c.samples != 1, "--metric": self.metric_given}
+        gen_only |= {BY_NAME[name].flag: True for name in self.sampling_given}
+        for pe in self.prompts:
+            what = {
+                LABELS: "scores its labels",
+                CHOICES: "scores each example's choices",
+                GENERATE: "generates answers (it has no labels)",
+            }[pe.mode]
+            wrong = [o for o, used in label_only.items() if used and pe.mode != LABELS]
+            wrong += [o for o, used in gen_only.items() if used and pe.mode != GENERATE]
+            if wrong:
+                raise UsageError(
+                    f"{wrong[0]} does not apply to prompt '{pe.name}': eval {what}.",
+                    hint="--calibrate, --balanced, --length-norm and --confusion are for labels; "
+                    "--samples, --metric and the sampling flags for generation.",
+                )
+
+    def _pool(self, pe: PromptEval, first: PromptEval) -> list[Example]:
+        """Demonstrations: --pool, the problems --generate draws, or the first prompt's examples."""
+        if self.pool_source is not None:
+            columns = parse_field_map(self.fields, pe.spec)
+            return load_examples(resolve_data(self.pool_source), pe.spec, columns, pe.choices)
+        if self.task is not None:
+            from gptplay.evaluate.arithmetic import examples
+
+            return examples(pe.spec, self.task, 1)[1]
+        source = first.spec.source or Path(f"prompt '{first.name}'")
+        return [
+            example_from_row(source, n, row, pe.spec, pe.choices)
+            for n, row in enumerate(first.spec.examples, start=1)
+        ]
+
+    def pool_name(self) -> str:
+        if self.pool_source is not None:
+            return self.pool_source
+        if self.task is not None:
+            return f"{self.task.name} problems disjoint from the test set"
+        return f"prompt '{self.prompts[0].name}' examples"
+
+    def set_sampling(self, resolve) -> None:
+        """Each generation prompt's sampler: ``resolve(spec)`` gives its resolved settings."""
+        for pe in self.prompts:
+            if pe.mode == GENERATE:
+                pe.params = resolve(pe.spec).sampling()
+                if self.config.samples > 1 and pe.params.temperature == 0:
+                    raise UsageError(
+                        f"--samples {self.config.samples} at temperature 0 draws the same "
+                        f"answer {self.config.samples} times (prompt '{pe.name}').",
+                        hint="add --temperature, like --temperature 0.7",
+                    )
+
+    # ---- with the model ----------------------------------------------------------
+
+    def scorer(self, engine, pe: PromptEval):
+        """The scorer for a prompt's way of scoring."""
+        if pe.mode == LABELS:
+            return LabelScorer(engine, pe.spec, pe.variables)
+        if pe.mode == CHOICES:
+            from gptplay.evaluate.choices import ChoiceScorer
+
+            return ChoiceScorer(engine, pe.spec, pe.variables)
+        from gptplay.evaluate.generate import Generator
+
+        params = pe.params
+        return Generator(
+            engine, pe.spec, pe.variables, params, self.config.samples, self.config.metric
+        )
 
     def run(self, engine, err: Console) -> bool:
         """Score everything with a progress bar; True when Ctrl-C stopped it early."""
         from gptplay.cli.eval_view import progress_bar
 
-        scorer = LabelScorer(engine, self.spec, self.variables)
-        total = len(self.test) * len(plan(self.config))
-        err.print(
-            f"{self.spec.name}: {len(self.test)} examples from {self.data_path}, "
-            f"shots {','.join(map(str, self.config.shots))}, {self.config.seeds} seeds, "
-            f"labels {', '.join(self.spec.labels)} · {engine.model_name}",
-            style="dim",
-            markup=False,
-            soft_wrap=True,
-        )
+        total = sum(len(pe.test) for pe in self.prompts) * len(plan(self.config))
+        source = self.data_path if self.task is None else f"--generate {self.task.name}"
+        for pe in self.prompts:
+            how = {
+                LABELS: f"labels {', '.join(shown_label(pe.spec, k) for k in pe.spec.labels)}",
+                CHOICES: f"choices from {', '.join(pe.choices)}",
+                GENERATE: f"generated, {self.config.metric}",
+            }[pe.mode]
+            err.print(
+                f"{pe.name}: {len(pe.test)} examples from {source}, shots "
+                f"{','.join(map(str, self.config.shots))}, {self.config.seeds} seeds, {how} · "
+                f"{engine.model_name}",
+                style="dim",
+                markup=False,  # names and labels come from files: text, never markup
+                soft_wrap=True,
+            )
         with progress_bar(err) as bar:
             job = bar.add_task("scoring", total=total)
-
-            def tick(run: Run, done: int) -> None:
-                seed = "" if run.seed is None else f" seed {run.seed}"
-                bar.update(job, advance=1, description=f"{run.shots}-shot{seed}")
-
             try:
-                evaluate(
-                    scorer, self.test, self.pool, self.config, self.runs, tick, self.concurrency
-                )
+                for pe in self.prompts:
+                    scorer = self.scorer(engine, pe)
+                    prefix = f"{pe.name} " if len(self.prompts) > 1 else ""
+
+                    def tick(run: Run, done: int, prefix: str = prefix) -> None:
+                        seed = "" if run.seed is None else f" seed {run.seed}"
+                        bar.update(job, advance=1, description=f"{prefix}{run.shots}-shot{seed}")
+
+                    evaluate(
+                        scorer, pe.test, pe.pool, self.config, pe.runs, tick, self.concurrency
+                    )
             except KeyboardInterrupt:
                 return True
             finally:
@@ -110,60 +270,12 @@ class EvalSession:
                 self.scoring = report() if report is not None else None
         return False
 
-    def title(self) -> str:
-        return f"{self.spec.name} on {Path(self.data_path).name} · {len(self.test)} examples"
+    def title(self, pe: PromptEval) -> str:
+        source = Path(self.data_path).name if self.task is None else self.task.name
+        return f"{pe.name} on {source} · {len(pe.test)} examples"
 
-    def report(self, out: Console, show_confusion: bool) -> None:
-        """The results table, the chart, the baseline, and confusion matrices if asked."""
-        from gptplay.cli.eval_view import chart, confusion_table, results_table
 
-        summaries = summarize(self.runs, self.spec.labels)
-        if not summaries:
-            out.print("no example was scored.")
-            return
-        base_label, base = majority([e.label for e in self.test])
-        out.print(results_table(summaries, self.title()))
-        if any(not s.complete for s in summaries):
-            out.print("[dim]* unfinished: the figures cover the examples scored so far.[/]")
-        out.print(f"majority class ({base_label}): {100 * base:.1f}%", markup=False)
-        if self.scoring:
-            out.print(self.scoring, style="dim", markup=False, soft_wrap=True)
-        out.print()
-        out.print(chart(summaries, base))
-        if show_confusion:
-            labels = self.spec.labels
-            for s in summaries:
-                for cal in (False, True) if s.calibrated is not None else (False,):
-                    matrix = shot_confusion(self.runs, s.shots, labels, calibrated=cal)
-                    what = "calibrated, " if cal else ""
-                    seeds = f"{s.runs} seed{'' if s.runs == 1 else 's'}"
-                    title = f"{s.shots}-shot ({what}summed over {seeds})"
-                    out.print(confusion_table(matrix, labels, title))
-
-    def record(self, model: str, interrupted: bool) -> dict:
-        """The JSON written by --output."""
-        meta = {
-            "task": self.spec.name,
-            "template": self.spec.template,
-            "model": model,
-            "data": str(self.data_path),
-            "pool": self.pool_source or f"prompt '{self.spec.name}' examples",
-        }
-        if self.scoring:
-            meta["scoring"] = self.scoring
-        return to_json(
-            self.runs,
-            self.spec.labels,
-            self.config,
-            meta,
-            [e.line for e in self.test],
-            [e.label for e in self.test],
-            interrupted,
-        )
-
-    def write_plot(self, path: Path) -> None:
-        from gptplay.evaluate.plot import write_png
-
-        summaries = summarize(self.runs, self.spec.labels)
-        base = majority([e.label for e in self.test])[1]
-        write_png(path, summaries, base, self.title())
+def shown_label(spec: PromptSpec, label: str) -> str:
+    """'NUM=Number' for a mapped label ('yes=Yes/True' for several words), else the label."""
+    words = spec.words(label)
+    return label if words == (label,) else f"{label}={'/'.join(words)}"

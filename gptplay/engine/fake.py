@@ -53,10 +53,6 @@ class FakeEngine:
 
     threads = 1
 
-    def offload_info(self) -> None:
-        """The fake runs nowhere: nothing offloaded, nothing to report."""
-        return None
-
     def rate_notice(self) -> None:
         return None
 

@@ -10,8 +10,19 @@ API:
   every label's summed log-probability after the prompt (``.mean`` per token).
 - ``evaluate(scorer, test, pool, EvalConfig(shots, seeds, calibrate, balanced, length_norm),
   runs, progress)`` fills ``runs`` with a ``Run`` per (shots, seed), one prediction at a time.
-- ``summarize(runs, labels) -> [ShotSummary]``, ``to_json(...)``, ``shot_confusion(...)``;
-  ``calibrate``/``content_free_probs`` are the contextual-calibration arithmetic.
+- ``summarize(runs, labels, metric) -> [ShotSummary(shots, runs, examples, metrics, complete)]``,
+  ``to_json(...)``, ``shot_confusion(...)``; ``calibrate``/``content_free_probs`` are the
+  contextual-calibration arithmetic.
+- A label may be written with words (``spec.words(label)``): ``LabelScore.logprob`` is then
+  the log of the words' summed probability, ``LabelScore.words`` each word's own score.
+- ``choices.ChoiceScorer(engine, spec).predict(run, i, example)``: each example's own
+  options (``Example.choices``, gold ``Example.gold``) scored as continuations; acc and
+  acc_norm per character and per token (``choice_metrics``).
+- ``generate.Generator(engine, spec, variables, params, samples, metric).predict(...)``:
+  generated answers with their tokens' probabilities and the gold answer's log-probability;
+  ``textmetrics`` scores them (exact after normalisation, contains, chrF/BLEU by sacrebleu).
+- ``arithmetic.parse_generate("2digit-add")`` and ``examples(spec, task, n)``: GPT-3's
+  arithmetic problems drawn from a seed, with a disjoint demonstration pool.
 """
 
 from gptplay.evaluate.data import DataError, Example, load_examples, parse_field_map

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from gptplay.evaluate.concurrent import ordered_map
 from gptplay.evaluate.data import DataError, Example
@@ -33,6 +34,8 @@ class EvalConfig:
     balanced: bool = False
     length_norm: bool = False
     content_free: tuple[str, ...] = CONTENT_FREE
+    samples: int = 1  # generation: outputs per example (1 with temperature 0: greedy)
+    metric: str = "exact"  # generation: exact, contains, chrf or bleu
 
 
 @dataclass
@@ -55,7 +58,7 @@ class Run:
     demos: list[Example]
     p_cf: list[float] | None = None
     cf_inputs: dict[str, list[float]] = field(default_factory=dict)
-    predictions: list[Prediction] = field(default_factory=list)
+    predictions: list = field(default_factory=list)  # Prediction, ChoicePrediction, ...
     total: int = 0
 
     @property
@@ -117,8 +120,16 @@ def plan(config: EvalConfig) -> list[tuple[int, int | None]]:
 ProgressFn = Callable[[Run, int], None]
 
 
+class ExampleScorer(Protocol):
+    """What evaluate() asks of a scorer other than LabelScorer: one prediction per example."""
+
+    labels: tuple[str, ...]
+
+    def predict(self, run: Run, index: int, example: Example) -> Any: ...
+
+
 def evaluate(
-    scorer: LabelScorer,
+    scorer: LabelScorer | ExampleScorer,
     test: Sequence[Example],
     pool: Sequence[Example],
     config: EvalConfig,
@@ -140,19 +151,43 @@ def evaluate(
         demos = sample_demos(pool, shots, seed or 0, labels, config.balanced)
         run = Run(shots, seed, demos, total=len(test))
         runs.append(run)
-        if config.calibrate:
-            per_input = scorer.content_free(demos, config.content_free)
-            cf = [values(s, config.length_norm) for s in per_input]
-            run.p_cf = content_free_probs(cf)
-            run.cf_inputs = {t: label_probs(v) for t, v in zip(config.content_free, cf)}
+        if isinstance(scorer, LabelScorer):
+            _calibrate_run(scorer, run, config)
+
+            def predict(ex: Example, i: int, run: Run = run) -> Any:
+                return _predict_label(scorer, run, i, ex, config)
+
+        else:
+
+            def predict(ex: Example, i: int, run: Run = run) -> Any:
+                return scorer.predict(run, i, ex)
+
         # with concurrency N, N examples are scored at once; results still land in order
-        scored = ordered_map(lambda ex, d=demos: scorer.score(d, ex.fields), test, concurrency)
-        for i, (example, scores) in enumerate(zip(test, scored)):
-            vals = values(scores, config.length_norm)
-            pred = Prediction(i, example.label, scores, labels[argmax(vals)])
-            if run.p_cf is not None:
-                pred.calibrated = labels[argmax(calibrate(vals, run.p_cf))]
+        indexed = list(enumerate(test))
+        preds = ordered_map(lambda item: predict(item[1], item[0]), indexed, concurrency)
+        for i, pred in enumerate(preds):
             run.predictions.append(pred)
             if progress is not None:
                 progress(run, i + 1)
     return runs
+
+
+def _calibrate_run(scorer: LabelScorer, run: Run, config: EvalConfig) -> None:
+    """p_cf for this run's demonstrations, when calibration is asked for."""
+    if config.calibrate:
+        per_input = scorer.content_free(run.demos, config.content_free)
+        cf = [values(s, config.length_norm) for s in per_input]
+        run.p_cf = content_free_probs(cf)
+        run.cf_inputs = {t: label_probs(v) for t, v in zip(config.content_free, cf)}
+
+
+def _predict_label(
+    scorer: LabelScorer, run: Run, index: int, example: Example, config: EvalConfig
+) -> Prediction:
+    labels = scorer.labels
+    scores = scorer.score(run.demos, example.fields)
+    vals = values(scores, config.length_norm)
+    pred = Prediction(index, example.label, scores, labels[argmax(vals)])
+    if run.p_cf is not None:
+        pred.calibrated = labels[argmax(calibrate(vals, run.p_cf))]
+    return pred

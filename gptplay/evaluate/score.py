@@ -22,11 +22,17 @@ CONTENT_FREE = ("N/A", "", "[MASK]")
 
 @dataclass(frozen=True)
 class LabelScore:
-    """One label's score after a prompt: summed log-probability over its tokens."""
+    """One label's score after a prompt: summed log-probability over its tokens.
+
+    A label written with several words scores the log of their summed probabilities;
+    ``words`` holds each word's own (logprob, tokens), and ``tokens`` is the most probable
+    word's count.
+    """
 
     label: str
     logprob: float
     tokens: int
+    words: tuple[tuple[str, float, int], ...] = ()
 
     @property
     def mean(self) -> float:
@@ -34,8 +40,10 @@ class LabelScore:
         return self.logprob / self.tokens
 
 
-class LabelScorer:
-    """Scores every label of a task after a prompt built from given demonstrations."""
+class PromptScorer:
+    """A prompt built from given demonstrations and a query, and the prefix they share."""
+
+    labels: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -46,12 +54,11 @@ class LabelScorer:
         self.engine = engine
         self.spec = spec
         self.variables = spec.resolve_variables(variables)
-        self.labels = spec.labels
         self._prefixes: dict[str, int] = {}
-        self.label_ids = {
-            label: engine.tokenize(spec.continuation(label, self.variables), add_bos=False)
-            for label in self.labels
-        }
+
+    def continuation_ids(self, answer: str) -> list[int]:
+        """The tokens that follow the query cut for this answer (" positive")."""
+        return self.engine.tokenize(self.spec.continuation(answer, self.variables), add_bos=False)
 
     def prompt(self, demos: Sequence[Example], fields: Mapping[str, str]) -> str:
         """The prompt text: instruction, demonstrations, then the query cut."""
@@ -59,16 +66,14 @@ class LabelScorer:
         composed = assemble(self.spec, [d.as_demo(answer) for d in demos], fields, self.variables)
         return composed.text
 
-    def score(self, demos: Sequence[Example], fields: Mapping[str, str]) -> list[LabelScore]:
-        """Every label's score after the prompt for these demonstrations and this query."""
+    def score_continuations(
+        self, demos: Sequence[Example], fields: Mapping[str, str], choices: list[list[int]]
+    ) -> list[float]:
+        """The summed log-probability of each continuation after the prompt."""
         context = self.engine.tokenize(self.prompt(demos, fields))
-        choices = [self.label_ids[label] for label in self.labels]
         prefix = self.shared_prefix(demos)
         scored = self.engine.score_choices(context, choices, prefix=prefix)
-        return [
-            LabelScore(label, sum(t.logprob or 0.0 for t in tokens), len(tokens))
-            for label, tokens in zip(self.labels, scored)
-        ]
+        return [sum(t.logprob or 0.0 for t in tokens) for tokens in scored]
 
     def shared_prefix(self, demos: Sequence[Example]) -> int:
         """How many leading tokens every prompt with these demonstrations shares.
@@ -85,6 +90,38 @@ class LabelScorer:
                 n += 1
             self._prefixes = {a: n}  # one set of demonstrations at a time
         return self._prefixes[a]
+
+
+class LabelScorer(PromptScorer):
+    """Scores every label of a task after a prompt built from given demonstrations."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        spec: PromptSpec,
+        variables: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(engine, spec, variables)
+        self.labels = spec.labels
+        self.word_ids = {
+            label: [self.continuation_ids(w) for w in spec.words(label)] for label in self.labels
+        }
+        self.label_ids = {label: ids[0] for label, ids in self.word_ids.items()}
+
+    def score(self, demos: Sequence[Example], fields: Mapping[str, str]) -> list[LabelScore]:
+        """Every label's score after the prompt for these demonstrations and this query."""
+        flat = [ids for label in self.labels for ids in self.word_ids[label]]
+        logprobs = iter(self.score_continuations(demos, fields, flat))
+        out = []
+        for label in self.labels:
+            words = tuple(
+                (w, next(logprobs), len(ids))
+                for w, ids in zip(self.spec.words(label), self.word_ids[label])
+            )
+            best = max(words, key=lambda w: w[1])
+            total = logsumexp([w[1] for w in words])
+            out.append(LabelScore(label, total, best[2], words if len(words) > 1 else ()))
+        return out
 
     def content_free(
         self, demos: Sequence[Example], inputs: Sequence[str] = CONTENT_FREE
@@ -117,6 +154,12 @@ def calibrate(scores: Sequence[float], p_cf: Sequence[float]) -> list[float]:
     raw = [p / c for p, c in zip(label_probs(scores), p_cf)]
     total = sum(raw)
     return [r / total for r in raw]
+
+
+def logsumexp(xs: Sequence[float]) -> float:
+    """log(sum(exp(x))): the log of summed probabilities, computed without overflow."""
+    top = max(xs)
+    return top + math.log(sum(math.exp(x - top) for x in xs))
 
 
 def argmax(xs: Sequence[float]) -> int:

@@ -29,7 +29,8 @@ TOP_KEYS = {
     "answer": "the field the model writes (the template must end with it)",
     "separator": "what goes between demonstrations",
     "instruction_separator": "what goes after the instruction",
-    "labels": "the allowed answers",
+    "labels": "the allowed answers, or a table mapping the data's labels to words",
+    "choices": "where each example's own options are: a field, or a list of columns",
     "stop": "stop sequences",
     "params": "default sampling parameters",
     "variables": "default values for variables",
@@ -171,12 +172,12 @@ def check(text: str, source: str, name: str) -> tuple[PromptSpec | None, list[Pr
     fields = [n for n in names if n not in variables]
     if template is not None:
         _check_template(c, template, answer, fields)
-    labels = c.strings(doc, "labels")
-    if len(set(labels)) != len(labels):
-        c.error(("labels",), "'labels' lists the same label twice")
+    labels, label_words = _labels(c, doc.get("labels", []))
+    choices = _choices(c, doc.get("choices", []))
     stop = c.strings(doc, "stop")
     params = _params(c, doc.get("params", {}))
-    examples = _examples(c, doc.get("examples", []), fields, answer, labels)
+    answers = tuple(dict.fromkeys([*labels, *(w for ws in label_words.values() for w in ws)]))
+    examples = _examples(c, doc.get("examples", []), fields, answer, answers)
     if c.errors:
         return None, sorted(c.errors, key=lambda e: (e.line or 0, e.col or 0))
     spec = PromptSpec(
@@ -190,12 +191,61 @@ def check(text: str, source: str, name: str) -> tuple[PromptSpec | None, list[Pr
         separator="\n" if separator is None else separator,
         instruction_separator=instruction_separator,
         labels=labels,
+        label_words=MappingProxyType(label_words),
+        choices=choices,
         stop=stop,
         params=MappingProxyType(params),
         variables=MappingProxyType(variables),
         examples=tuple(MappingProxyType(e) for e in examples),
     )
     return spec, []
+
+
+def _labels(c: _Checker, raw: Any) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """'labels': a list of labels, or a table {label = "word"} / {label = ["word", ...]}."""
+    if isinstance(raw, list):
+        labels = c.strings({"labels": raw}, "labels")
+        if len(set(labels)) != len(labels):
+            c.error(("labels",), "'labels' lists the same label twice")
+        return labels, {}
+    if not isinstance(raw, dict):
+        c.error(
+            ("labels",),
+            '\'labels\' must be a list like ["a", "b"] or a table like { 0 = "negative" }',
+        )
+        return (), {}
+    words: dict[str, tuple[str, ...]] = {}
+    owner: dict[str, str] = {}
+    for label, value in raw.items():
+        ws = [value] if isinstance(value, str) else value
+        ok = isinstance(ws, list) and all(isinstance(w, str) and w for w in ws)
+        if not ok or not ws:
+            c.error(
+                ("labels", label),
+                f"label '{label}' must map to a word or a list of words, like "
+                f'{label} = "Number" or {label} = ["Yes", "True"]',
+            )
+            continue
+        for w in ws:
+            if w in owner:
+                c.error(("labels", label), f"the word '{w}' is given to '{owner[w]}' and '{label}'")
+            owner.setdefault(w, label)
+        words[label] = tuple(ws)
+    if not raw:
+        c.error(("labels",), "'labels' is an empty table")
+    return tuple(raw), words
+
+
+def _choices(c: _Checker, raw: Any) -> tuple[str, ...]:
+    """'choices': the field holding each example's options, or the columns that do."""
+    if isinstance(raw, str) and raw:
+        return (raw,)
+    if isinstance(raw, list) and raw and all(isinstance(v, str) and v for v in raw):
+        return tuple(raw)
+    if raw == []:
+        return ()
+    c.error(("choices",), '\'choices\' must be a field name or a list of columns, like ["a", "b"]')
+    return ()
 
 
 def _check_template(c: _Checker, template: str, answer: str | None, fields: list[str]) -> None:
@@ -295,7 +345,8 @@ def _examples(c: _Checker, raw: Any, fields: list[str], answer: str | None, labe
         if labels and answer in ex and isinstance(ex[answer], str) and ex[answer] not in labels:
             c.error(
                 (*where, answer),
-                f"example {i + 1}: '{ex[answer]}' is not one of the labels ({', '.join(labels)})",
+                f"example {i + 1}: '{ex[answer]}' is not one of the labels or their words "
+                f"({', '.join(labels)})",
             )
         out.append({k: v for k, v in ex.items() if isinstance(v, str)})
     return out

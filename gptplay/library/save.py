@@ -20,6 +20,7 @@ ORDER = (
     "answer",
     "separator",
     "labels",
+    "choices",
     "stop",
     "params",
     "variables",
@@ -47,16 +48,25 @@ def spec_values(spec: PromptSpec) -> dict[str, Any]:
         "template": spec.template,
         "answer": spec.answer,
         "separator": spec.separator,
-        "labels": list(spec.labels),
+        "labels": _labels_value(spec),
+        "choices": spec.choices[0] if len(spec.choices) == 1 else list(spec.choices),
         "stop": list(spec.stop),
         "params": dict(spec.params),
         "variables": variables,
         "examples": [dict(e) for e in spec.examples],
     }
     defaults = {"description": "", "instruction": "", "labels": [], "stop": [], "params": {}}
+    defaults |= {"choices": []}
     defaults |= {"separator": "\n"}
     defaults |= {"variables": {}, "examples": [], "instruction_separator": None}
     return {k: v for k, v in values.items() if k not in defaults or v != defaults[k]}
+
+
+def _labels_value(spec: PromptSpec) -> list[str] | dict[str, Any]:
+    """A list of labels, or the table of labels mapped to their words."""
+    if not spec.label_words:
+        return list(spec.labels)
+    return {k: ws[0] if len(ws) == 1 else list(ws) for k, ws in spec.label_words.items()}
 
 
 def _string(value: str):

@@ -54,7 +54,11 @@ class PromptSpec:
 
     A demonstration is ``template`` with every field filled. The query is the same
     template cut just before ``{answer}`` (trailing spaces dropped, since they belong to
-    the answer's first token), so ``render_demo(f) == render_query(f) + continuation(f[answer])``.
+    the answer's first token), so
+    ``render_demo(f) == render_query(f) + continuation(answer_text(f[answer]))``.
+    ``labels`` are the data's values; ``label_words`` maps a label to the words the model
+    writes for it (the first is the one demonstrations show). ``choices`` names where each
+    example's own options are: one field holding a list, or several columns.
     """
 
     name: str
@@ -67,6 +71,8 @@ class PromptSpec:
     separator: str = "\n"
     instruction_separator: str | None = None
     labels: tuple[str, ...] = ()
+    label_words: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    choices: tuple[str, ...] = ()
     stop: tuple[str, ...] = ()
     params: Mapping[str, int | float] = field(default_factory=lambda: MappingProxyType({}))
     variables: Mapping[str, Variable] = field(default_factory=lambda: MappingProxyType({}))
@@ -83,6 +89,20 @@ class PromptSpec:
     def query_fields(self) -> tuple[str, ...]:
         """The fields a query must fill: every field but the answer."""
         return tuple(n for n in self.fields if n != self.answer)
+
+    def words(self, label: str) -> tuple[str, ...]:
+        """The words the model writes for a label (the label itself unless mapped)."""
+        return self.label_words.get(label, (label,))
+
+    def label_of(self, value: str) -> str | None:
+        """The label a data value or demonstration answer means: a label or one of its words."""
+        if value in self.labels:
+            return value
+        return next((k for k in self.labels if value in self.words(k)), None)
+
+    def answer_text(self, value: str) -> str:
+        """What a demonstration shows for an answer: a label's first word, else the value."""
+        return self.words(value)[0] if value in self.labels else value
 
     @property
     def joiner(self) -> str:
@@ -123,6 +143,7 @@ class PromptSpec:
     def render_demo(self, fields: Mapping[str, str], variables: Mapping[str, str] | None = None):
         """One demonstration: the template with every field (answer included) filled."""
         self._check_fields(fields, self.fields)
+        fields = {**fields, self.answer: self.answer_text(fields[self.answer])}
         return tpl.render(self.template, {**self.resolve_variables(variables), **fields})
 
     def render_query(self, fields: Mapping[str, str], variables: Mapping[str, str] | None = None):
