@@ -108,7 +108,13 @@ class PlaygroundApp(CompareMixin, SessionMixin, App[None]):
             with TabPane("Chat", id="chat"):
                 yield ChatPane(self.generator, self.top, self.settings_layers, id="chat-pane")
             with TabPane("Compare", id="compare"):
-                yield ComparePane(self.generator, self.top, self.compare_loader, id="compare-pane")
+                yield ComparePane(
+                    self.generator,
+                    self.top,
+                    self.compare_loader,
+                    getattr(self, "history_on", False),
+                    id="compare-pane",
+                )
         yield Static("", id="status")
         yield Footer()
 
