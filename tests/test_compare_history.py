@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+
+from gptplay.history import runs
 from typer.testing import CliRunner
 
 from gptplay.cli import app
 from gptplay.cli.options import ENGINE_LOADER
 from gptplay.engine.fake import FakeEngine
-from gptplay.history import runs
 
 SHOTS = ("translate", "--shots", "0,1,3", "--input", "cheese", "-t", "0")
 
