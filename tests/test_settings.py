@@ -178,3 +178,21 @@ def test_library_validate_refuses_what_fewshot_refuses(user_dirs, tmp_path):
     assert f"{path}:7:1" in ran.stdout + ran.stderr + (ran.error or "")
     ran = invoke("fewshot", str(path), "-k", "1", "--input", "x")
     assert ran.exit_code != 0 and not ran.engine.loads and f"{path}:7:1" in ran.error
+
+
+def test_the_fake_engine_has_every_public_member_of_the_real_one():
+    from gptplay.engine.base import Engine
+    from gptplay.engine.fake import FakeEngine
+    from gptplay.engine.llama import LlamaEngine
+
+    def public(cls) -> set[str]:
+        return {n for n in dir(cls) if not n.startswith("_")}
+
+    assert public(LlamaEngine) - public(FakeEngine) - {"n_vocab", "path"} == set()
+    protocol = {n for n in Engine.__dict__ if not n.startswith("_")}
+    assert protocol - public(FakeEngine) == set()
+    fake = FakeEngine()
+    assert fake.offload_info().offloaded == 0 and fake.cached_prefix([0, 5, 6]) == 0
+    fake.check_fits(3)
+    with pytest.raises(Exception, match="context holds 512"):
+        fake.check_fits(512)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from gptplay import render
+from gptplay import render, signals
 from gptplay.chat import ChatSession, Conversation, Reply
 from gptplay.chat.commands import (
     COMMANDS,
@@ -76,8 +76,8 @@ class Repl:
                 except (EOFError, KeyboardInterrupt):
                     self.out.print()
                     break
-                if self.handle(line) is False:
-                    break
+                if self.handle(line) is False or signals.received() is not None:
+                    break  # /exit, or SIGTERM/SIGHUP stopped the reply: leave
         finally:
             if history is not None:
                 history()

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 from gptplay.engine.base import CancelCheck, Stream
 from gptplay.engine.decode import Utf8Stream
+from gptplay.engine.offload import Offload, plan
 from gptplay.engine.stops import StopMatcher
 from gptplay.engine.types import (
     Alternative,
@@ -48,6 +49,7 @@ class FakeEngine:
         self.loads: list[object] = []  # the resolved settings each load_with() was given
         self._queue: list[list[str]] = []
         self._cache: list[int] = []  # the last prompt: what a KV cache would hold
+        self._reused = 0
 
     def enqueue(self, pieces: list[str]) -> None:
         self._queue.append(list(pieces))
@@ -82,6 +84,21 @@ class FakeEngine:
 
     def is_end(self, token: int) -> bool:
         return token == EOS
+
+    def token_bos(self) -> int:
+        return 0
+
+    def offload_info(self) -> Offload:
+        """A fake has no GPU: nothing asked, nothing offloaded (one layer, for the sums)."""
+        return plan(0, 1, False)
+
+    @property
+    def last_prefix_reused(self) -> int:
+        """Positions the last prompt shared with the one before (what scoring would reuse)."""
+        return self._reused
+
+    def note_rate(self) -> None:
+        """The real engine's per-token hook; nothing to watch here."""
 
     def cached_prefix(self, ids: list[int]) -> int:
         """How many leading tokens of ``ids`` the last prompt shares (one is always re-read)."""
@@ -119,6 +136,7 @@ class FakeEngine:
         self._cache = ids
         cached = next((i for i, (a, b) in enumerate(zip(previous, ids[:-1])) if a != b), None)
         cached = min(len(previous), len(ids) - 1) if cached is None else cached
+        self._reused = cached
         self.prompts.append(ids)
         self.params.append(params)
         script = self._queue.pop(0) if self._queue else ["fake ", "reply"]

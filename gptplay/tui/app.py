@@ -164,7 +164,7 @@ class PlaygroundApp(CompareMixin, SessionMixin, App[None]):
     def _model_failed(self, exc: GptplayError) -> None:
         self.state = "no model"
         self.show_status()
-        self.notify(str(exc), title="model", severity="error", timeout=10)
+        self.notify(str(exc), title="model", severity="error", timeout=10, markup=False)
 
     @on(ParamsPanel.ModelRequested)
     def _model_requested(self, event: ParamsPanel.ModelRequested) -> None:
@@ -192,7 +192,7 @@ class PlaygroundApp(CompareMixin, SessionMixin, App[None]):
         try:
             params = self.query_one(ParamsPanel).params()
         except GptplayError as exc:
-            self.notify(str(exc), title="parameters", severity="error")
+            self.notify(str(exc), title="parameters", severity="error", markup=False)
             return
         request = Request(prompt, params, self.top, self.generator.next_run())
         if fresh:
@@ -243,7 +243,7 @@ class PlaygroundApp(CompareMixin, SessionMixin, App[None]):
             self.generating = False
             self.state = "failed"
             self.show_status()
-            self.notify(str(exc), title="generation", severity="error", timeout=10)
+            self.notify(str(exc), title="generation", severity="error", timeout=10, markup=False)
 
     def show_status(self) -> None:
         bar = self.query_one("#status", Static)
@@ -283,7 +283,7 @@ class PlaygroundApp(CompareMixin, SessionMixin, App[None]):
         try:
             text = self.composition.compose().text
         except GptplayError as exc:
-            self.notify(str(exc), title="prompt", severity="error")
+            self.notify(str(exc), title="prompt", severity="error", markup=False)
             return
         self.start(text, fresh=True)
 
