@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
-from gptplay.history import runs
+import pytest
 from typer.testing import CliRunner
 
 from gptplay.cli import app
 from gptplay.cli.options import ENGINE_LOADER
 from gptplay.engine.fake import FakeEngine
+from gptplay.history import runs
+from tests.conftest import run_cli
 
 SHOTS = ("translate", "--shots", "0,1,3", "--input", "cheese", "-t", "0")
 
@@ -71,3 +73,23 @@ def test_scored_variants_are_recorded_per_continuation():
     stored = runs.listing(runs.Filters(limit=10))
     assert len(stored) == 6 and {r.finish for r in stored} == {"scored"}
     assert sorted({r.extra["continuation"] for r in stored}) == [0, 1]
+
+
+@pytest.mark.model
+def test_a_real_comparison_is_listed_as_one_group_and_reopened_as_it_ran(model_path):
+    ran = run_cli("compare", "translate", "--shots", "0,1", "--input", "cheese", "-t", "0",
+                  "-n", "8", "--json")  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    *variants, div = [json.loads(line) for line in ran.stdout.splitlines()]
+    listed = run_cli("history")
+    assert listed.returncode == 0, listed.stderr
+    rows = [line for line in listed.stdout.splitlines() if " compare " in line]
+    assert len(rows) == 2 and any("zero-shot" in r for r in rows), listed.stdout
+    assert any("one-shot" in r for r in rows) and len({r.split()[4] for r in rows}) == 1
+    first = min(r.id for r in runs.listing(runs.Filters(limit=10)))
+    again = run_cli("compare", "--runs", str(first), "--json")
+    assert again.returncode == 0, again.stderr
+    *shown, div_again = [json.loads(line) for line in again.stdout.splitlines()]
+    assert [v["summary"]["text"] for v in shown] == [v["summary"]["text"] for v in variants]
+    assert [len(v["tokens"]) for v in shown] == [len(v["tokens"]) for v in variants]
+    assert div_again["position"] == div["position"]

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from gptplay.compare.run import VariantResult
 from gptplay.compare.variants import Variant
-from gptplay.engine.types import TokenEvent
+from gptplay.engine.types import SamplingParams, TokenEvent
+from gptplay.errors import GptplayError
 
 GROUP = "comparison"
 
@@ -64,13 +65,25 @@ def group_ids(group: str) -> list[int]:
     return [row[0] for row in rows]
 
 
+def _params(run) -> SamplingParams:
+    """The sampling settings a recorded run used, its seed the one that ran."""
+    from gptplay.history.record import recorded_values
+    from gptplay.settings import Layer, resolve
+    from gptplay.settings.schema import FLAG
+
+    layer = Layer(FLAG, recorded_values(run.settings, run.seed), f"history run {run.id}")
+    try:
+        return resolve([layer]).sampling()
+    except GptplayError:  # a setting recorded by an older gptplay that no longer fits
+        return SamplingParams(seed=run.seed)
+
+
 def reopen(ids: Sequence[int]) -> list[VariantResult]:
     """Recorded runs as variants: one id of a comparison brings back all of it.
 
     A HistoryError names a run that is not there. Scored runs (`--score`) are skipped:
     they have no output to show side by side.
     """
-    from gptplay.history.record import params_from
     from gptplay.history.runs import load
 
     runs = [load(i) for i in ids]
@@ -82,7 +95,7 @@ def reopen(ids: Sequence[int]) -> list[VariantResult]:
         label = run.extra.get("label") or f"run {run.id}"
         axes = run.extra.get("axes") or {"run": run.id}
         settings = {**run.settings, "run": run.id}
-        params = params_from(run.settings, run.seed)
+        params = _params(run)
         variant = Variant(
             n, axes, run.prompt, params, run.model, f"{label} (run {run.id})", settings
         )

@@ -118,7 +118,7 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
                     self.generator,
                     self.top,
                     self.compare_loader,
-                    getattr(self, "history_on", False),
+                    self.history_on,
                     id="compare-pane",
                 )
         yield Static("", id="status")
