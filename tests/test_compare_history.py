@@ -73,6 +73,9 @@ def test_scored_variants_are_recorded_per_continuation():
     stored = runs.listing(runs.Filters(limit=10))
     assert len(stored) == 6 and {r.finish for r in stored} == {"scored"}
     assert sorted({r.extra["continuation"] for r in stored}) == [0, 1]
+    reopened = invoke(engine, "--runs", str(stored[0].id))
+    assert reopened.exit_code == 1
+    assert "there is no output to show side by side" in reopened.exception.message
 
 
 @pytest.mark.model

@@ -124,7 +124,7 @@ def show(
                 print(json.dumps(score_record(r, score_texts), ensure_ascii=False))
             return
         out.print(view.score_table(results, score_texts))
-        _recorded(err, recorded)
+        _recorded(err, recorded, scored=True)
         return
     status = err.status("running the variants…") if err.is_terminal else nullcontext()
     with status:
@@ -134,13 +134,14 @@ def show(
         _recorded(err, recorded)
 
 
-def _recorded(err: Console, ids: list[int]) -> None:
+def _recorded(err: Console, ids: list[int], scored: bool = False) -> None:
     if ids:
-        err.print(
-            f"[dim]recorded as runs {ids[0]}–{ids[-1]} · "
-            f"gptplay compare --runs {ids[0]} shows this comparison again[/]",
-            soft_wrap=True,
+        again = (
+            f"gptplay history show {ids[0]} shows one's scored tokens"
+            if scored
+            else f"gptplay compare --runs {ids[0]} shows this comparison again"
         )
+        err.print(f"[dim]recorded as runs {ids[0]}–{ids[-1]} · {again}[/]", soft_wrap=True)
 
 
 def print_results(

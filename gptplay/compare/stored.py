@@ -101,4 +101,12 @@ def reopen(ids: Sequence[int]) -> list[VariantResult]:
         )
         prompt_ids = list(run.prompt_ids or ())
         results.append(VariantResult(variant, prompt_ids, run.completion(), model=run.model or ""))
+    if not results:
+        from gptplay.history.store import HistoryError
+
+        shown = ("runs " if len(runs) > 1 else "run ") + ", ".join(str(r.id) for r in runs)
+        raise HistoryError(
+            f"{shown} scored continuations (--score): there is no output to show side by side.",
+            hint=f"gptplay history show {runs[0].id} shows one run's scored tokens.",
+        )
     return results
