@@ -1,39 +1,70 @@
-"""Benchmark: `gptplay eval` keeps the demonstrations in the KV cache.
+"""Benchmark: `gptplay eval` against a naive loop and against llama.cpp's prompt processing.
 
-SST-2 dev from ../shared/datasets/ (pool: sst2_train), 4 shots, 1 seed, N examples
-(default 200), the built-in `sst2` prompt, on the embedded model, in one process:
+A task from ../shared/datasets/ (--task sst2: sst2_dev with the `sst2` prompt; --task cb:
+cb_val with the `entailment` prompt, whose labels are 1-2 tokens), 4 shots, 1 seed, N
+examples, the embedded model, in one process:
   (a) naive: for every example and every label, forget the cache and evaluate the whole
-      prompt (demonstrations + example + label) from the start, in the same two batches
-      (demonstrations, then the rest) so that the numbers can be compared exactly;
-  (b) gptplay: ``evaluate`` with a ``LabelScorer``: demonstrations once, then each example's
-      own tokens, then each label's.
-Both score the same prompts and labels. Prints examples/s of each, the speedup b/a and
-how many predictions agree (target: all, and >= 4x).
+      prompt, in the same batches as (b), so the numbers can be compared exactly;
+  (b) gptplay: ``evaluate`` with a ``LabelScorer`` (demonstrations once, then each
+      example's own tokens, then each label's);
+  (c) with --batched: (b) with score_choices_batched (every label in one decode; not exact,
+      see gptplay/engine/scoring.py), for its speed and its distance from (b);
+  (pp) llama.cpp's prompt processing: 512 tokens in batches of 128, before and after each.
+Prints examples/s, the speedup b/a, the tokens (b) decoded per second against the pp rate
+(target >= 0.8), how many predictions agree, and `uptime` before and after.
 
-    python bench/eval.py [--examples 200] [--shots 4] [--threads N]
+    python bench/eval.py [--task sst2|cb] [--examples 200] [--shots 4] [--threads N] [--batched]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import sys
 import time
 from pathlib import Path
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+TASKS = {"sst2": ("sst2", "sst2_dev", "sst2_train"), "cb": ("entailment", "cb_val", "cb_train")}
+
+
+def uptime() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def pp_rate(engine, n: int = 512, batch: int = 128) -> float:
+    """llama.cpp's prompt processing: n tokens of text in batches of ``batch``, tok/s."""
+    text = "The quick brown fox jumps over the lazy dog. " * 60
+    ids = engine.tokenize(text)[:n]
+    cache = engine._cache
+    cache.reset()
+    t0 = time.perf_counter()
+    for i in range(0, len(ids), batch):
+        cache.batch.clear()
+        cache.batch.add(ids[i : i + batch], i, (0,), False)
+        cache.batch.logits[min(batch, len(ids) - i) - 1] = 1
+        cache.run()
+    rate = len(ids) / (time.perf_counter() - t0)
+    cache.reset()
+    return rate
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--task", choices=sorted(TASKS), default="sst2")
     ap.add_argument("--examples", type=int, default=200)
     ap.add_argument("--shots", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: engine's)")
+    ap.add_argument("--batched", action="store_true", help="also time score_choices_batched")
     args = ap.parse_args()
-    if not (DATASETS / "sst2_dev.jsonl").is_file():
-        print(f"skipped: {DATASETS} holds no sst2_dev.jsonl", file=sys.stderr)
+    prompt, dev, train = TASKS[args.task]
+    if not (DATASETS / f"{dev}.jsonl").is_file():
+        print(f"skipped: {DATASETS} holds no {dev}.jsonl", file=sys.stderr)
         return 1
 
+    from gptplay.engine import scoring
     from gptplay.engine.llama import LlamaEngine
     from gptplay.evaluate import EvalConfig, LabelScorer, evaluate, load_examples, subset
     from gptplay.evaluate.run import sample_demos
@@ -41,14 +72,21 @@ def main() -> int:
     from gptplay.library import load_prompt
     from gptplay.models import embedded_model_path
 
-    spec = load_prompt("sst2")
-    test = subset(load_examples(DATASETS / "sst2_dev.jsonl", spec), args.examples)
-    pool = load_examples(DATASETS / "sst2_train.jsonl", spec)
+    print(f"before: {uptime()}")
+    spec = load_prompt(prompt)
+    test = subset(load_examples(DATASETS / f"{dev}.jsonl", spec), args.examples)
+    pool = load_examples(DATASETS / f"{train}.jsonl", spec)
     engine = LlamaEngine(embedded_model_path(), n_ctx=2048, n_threads=args.threads)
     scorer = LabelScorer(engine, spec)
     demos = sample_demos(pool, args.shots, args.seed, spec.labels)
     lengths = [len(engine.tokenize(scorer.prompt(demos, e.fields))) for e in test]
-    print(f"{len(test)} examples, {args.shots} shots, prompt {min(lengths)}-{max(lengths)} tokens")
+    label_tokens = {lab: len(ids) for lab, ids in scorer.label_ids.items()}
+    print(
+        f"{args.task}: {len(test)} examples, {args.shots} shots, prompt "
+        f"{min(lengths)}-{max(lengths)} tokens, label tokens {label_tokens}, "
+        f"{engine.threads} threads"
+    )
+    pps = [pp_rate(engine)]
 
     # (a) naive: the whole prompt for every example and every label
     engine.reset()
@@ -59,31 +97,68 @@ def main() -> int:
         prefix = scorer.shared_prefix(demos)
         scores = []
         for label in spec.labels:
-            engine.reset()  # nothing cached: the whole prompt, in the same two batches
+            engine.reset()  # nothing cached: the whole prompt, in the same batches
             (scored,) = engine.score_choices(context, [scorer.label_ids[label]], prefix=prefix)
             scores.append(sum(t.logprob for t in scored))
         naive.append((spec.labels[argmax(scores)], scores))
     t_naive = time.perf_counter() - t0
+    pps.append(pp_rate(engine))
 
-    # (b) gptplay: demonstrations cached, each example and label adds only its own tokens
-    engine.reset()
-    config = EvalConfig(shots=(args.shots,), seeds=1)
-    runs: list = []
-    t0 = time.perf_counter()
-    evaluate(scorer, test, pool, config, runs)
-    t_fast = time.perf_counter() - t0
-    fast = runs[0].predictions
-    assert runs[0].demos == demos
+    def run_eval():
+        engine.reset()
+        runs: list = []
+        before = engine._cache.decoded
+        t = time.perf_counter()
+        evaluate(scorer, test, pool, EvalConfig(shots=(args.shots,), seeds=1), runs)
+        return runs[0], time.perf_counter() - t, engine._cache.decoded - before
 
-    same = sum(a[0] == b.predicted for a, b in zip(naive, fast))
-    diff = max(abs(x - s.logprob) for a, b in zip(naive, fast) for x, s in zip(a[1], b.scores))
-    acc = sum(p.predicted == p.gold for p in fast) / len(fast)
+    fast, t_fast, decoded = run_eval()  # (b)
+    pps.append(pp_rate(engine))
+    assert fast.demos == demos
+    batched = None
+    if args.batched:  # (c)
+        exact = engine.score_choices
+        engine.score_choices = lambda c, ch, *, prefix=0: scoring.score_choices_batched(
+            engine, c, ch, prefix=prefix
+        )
+        try:
+            batched = run_eval()
+        finally:
+            engine.score_choices = exact
+        pps.append(pp_rate(engine))
+
     n = len(test)
+    preds = fast.predictions
+    same = sum(a[0] == b.predicted for a, b in zip(naive, preds))
+    diff = max(abs(x - s.logprob) for a, b in zip(naive, preds) for x, s in zip(a[1], b.scores))
+    acc = sum(p.predicted == p.gold for p in preds) / n
+    pp = statistics.median(pps)
+    print(
+        f"(pp) llama.cpp prompt processing, batch 128: {', '.join(f'{r:.0f}' for r in pps)} tok/s"
+    )
     print(f"(a) naive whole-prompt loop: {t_naive:7.2f} s  {n / t_naive:6.2f} examples/s")
     print(f"(b) gptplay eval (cached):   {t_fast:7.2f} s  {n / t_fast:6.2f} examples/s")
-    print(f"speedup b/a: {t_naive / t_fast:.2f}x (target >= 4x)")
-    print(f"same predictions: {same}/{n}; largest label-score difference {diff:.4f} nats")
+    print(f"speedup b/a: {t_naive / t_fast:.2f}x")
+    print(
+        f"(b) decoded {decoded} tokens: {decoded / t_fast:.0f} tok/s = "
+        f"{decoded / t_fast / pp:.2f}x prompt processing (target >= 0.8)"
+    )
+    print(f"same predictions (a)/(b): {same}/{n}; largest label-score difference {diff:.4f} nats")
+    if batched is not None:
+        run_c, t_c, dec_c = batched
+        d = max(
+            abs(x.logprob - y.logprob)
+            for p, q in zip(preds, run_c.predictions)
+            for x, y in zip(p.scores, q.scores)
+        )
+        same_c = sum(p.predicted == q.predicted for p, q in zip(preds, run_c.predictions))
+        print(
+            f"(c) batched labels: {t_c:7.2f} s  {n / t_c:6.2f} examples/s, {dec_c / t_c:.0f} tok/s "
+            f"= {dec_c / t_c / pp:.2f}x pp; vs (b): {same_c}/{n} same predictions, "
+            f"largest difference {d:.4f} nats"
+        )
     print(f"accuracy ({args.shots} shots, seed {args.seed}): {100 * acc:.1f}%")
+    print(f"after: {uptime()}")
     return 0
 
 

@@ -83,7 +83,7 @@ class Config:
     gpu_layers: int | None = None
     model_dirs: tuple[Path, ...] = ()
     history: bool | None = None  # false: record no run in the history
-    aliases: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str | dict] = field(default_factory=dict)  # a dict: a model server
     sampling: dict[str, object] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict, compare=False)  # setting -> its line
 
@@ -143,6 +143,9 @@ def parse_config(text: str, path: Path) -> Config:
                 "aliases", name, f"alias name {name!r} is not allowed",
                 "use letters, digits, '-', '_' or '.', no '/' or ':', and not 'default'",
             )  # fmt: skip
+        if isinstance(value, dict):  # a model server: {url, model, api_key_env, timeout}
+            aliases[name] = _remote_alias(where, name, value)
+            continue
         if not _str(value):
             raise where.error("aliases", name, f"alias '{name}' must name a model (a string)")
         aliases[name] = value
@@ -243,3 +246,39 @@ def _write_value(dotted_key: str, value: object, path: Path) -> Config:
         raise ConfigError(f"{path} was not changed: {reason}", hint=exc.hint) from None
     atomic_write(path, new_text)
     return config
+
+
+REMOTE_KEYS = {"url": str, "model": str, "api_key_env": str, "timeout": (int, float)}
+
+
+def _remote_alias(where, name: str, value: dict) -> dict:
+    """A remote alias table: url = 'http://HOST:PORT', optional model, api_key_env, timeout."""
+    for key, item in value.items():
+        kind = REMOTE_KEYS.get(key)
+        if kind is None or not isinstance(item, kind) or isinstance(item, bool):
+            raise where.error(
+                "aliases", name, f"alias '{name}': {key} = {item!r} is not allowed",
+                "a server alias is {url = 'http://HOST:PORT', model = 'NAME', "
+                "api_key_env = 'ENV_VAR', timeout = SECONDS}",
+            )  # fmt: skip
+    url = value.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise where.error(
+            "aliases", name, f"alias '{name}' needs url = 'http://HOST:PORT'",
+            "a server alias is {url = 'http://HOST:PORT', model = 'NAME', api_key_env = 'ENV_VAR'}",
+        )  # fmt: skip
+    if "timeout" in value and not value["timeout"] > 0:
+        raise where.error("aliases", name, f"alias '{name}': timeout must be > 0 seconds")
+    return dict(value)
+
+
+def alias_text(target: str | dict) -> str:
+    """An alias's target as shown to the user: a model name, or a server's URL (and model)."""
+    if isinstance(target, str):
+        return target
+    text = str(target.get("url", ""))
+    if target.get("model"):
+        text += f" (model {target['model']})"
+    if target.get("api_key_env"):
+        text += f", key from ${target['api_key_env']}"
+    return text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,11 +20,37 @@ EMBEDDED_NAME = "gemma-3-270m (Q4_K_M, embedded)"
 
 
 @dataclass(frozen=True)
+class RemoteModel:
+    """A model served over HTTP: the server's URL, the model it serves, where its key is."""
+
+    url: str
+    model: str | None = None
+    api_key_env: str | None = None  # the key itself is never written down, only read
+    timeout: float | None = None
+
+    def api_key(self) -> str | None:
+        """The API key from the environment (``api_key_env``, else GPTPLAY_API_KEY)."""
+        import os
+
+        if self.api_key_env:
+            key = os.environ.get(self.api_key_env)
+            if not key:
+                raise ModelError(
+                    f"The alias for {self.url} reads its API key from ${self.api_key_env}, "
+                    "which is not set.",
+                    hint=f"export {self.api_key_env}=YOUR_KEY before running gptplay.",
+                )
+            return key
+        return os.environ.get("GPTPLAY_API_KEY") or None
+
+
+@dataclass(frozen=True)
 class ResolvedModel:
-    """A model name as the user gave it, and the GGUF file it names."""
+    """A model name as the user gave it, and the GGUF file (or the server) it names."""
 
     name: str
     path: Path
+    remote: RemoteModel | None = None
 
 
 def embedded_model_path() -> Path:
@@ -66,7 +93,27 @@ def resolve_model(name: str | None, config: Config | None = None) -> ResolvedMod
     return _resolve(name, config, seen=())
 
 
+def _remote_alias(name: str, value: Mapping, config: Config) -> ResolvedModel:
+    """An alias table with ``url`` (and optionally ``model``, ``api_key_env``, ``timeout``)."""
+    url = value.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ModelError(
+            f"{config.path}: alias '{name}' needs url = 'http://HOST:PORT'.",
+            hint="a remote alias is a table: {url = '...', model = '...', api_key_env = '...'}",
+        )
+    timeout = value.get("timeout")
+    remote = RemoteModel(
+        url,
+        value.get("model"),
+        value.get("api_key_env"),
+        float(timeout) if isinstance(timeout, int | float) else None,
+    )
+    return ResolvedModel(name, Path(), remote)
+
+
 def _resolve(name: str, config: Config, seen: tuple[str, ...]) -> ResolvedModel:
+    if name.startswith(("http://", "https://")):
+        return ResolvedModel(name.rstrip("/"), Path(), RemoteModel(name))
     if name == DEFAULT_MODEL:
         return ResolvedModel(EMBEDDED_NAME, embedded_model_path())
     path = Path(name).expanduser()
@@ -82,8 +129,11 @@ def _resolve(name: str, config: Config, seen: tuple[str, ...]) -> ResolvedModel:
                 f"The aliases in {config.path} loop: {chain}.",
                 hint="make one of them name a file, 'default' or OWNER/REPO[:QUANT].",
             )
-        target = _resolve(config.aliases[name], config, (*seen, name))
-        return ResolvedModel(name, target.path)
+        value = config.aliases[name]
+        if isinstance(value, Mapping):
+            return _remote_alias(name, value, config)
+        target = _resolve(value, config, (*seen, name))
+        return ResolvedModel(name, target.path, target.remote)
     hub = parse_hub_name(name)
     if hub and (hub.selector or path.suffix.lower() != ".gguf"):
         return ResolvedModel(str(hub), resolve_hub(hub))
@@ -97,8 +147,8 @@ def _resolve(name: str, config: Config, seen: tuple[str, ...]) -> ResolvedModel:
 
 
 NAMING_HINT = (
-    "name a .gguf path, 'default', an alias from config.toml, or OWNER/REPO[:QUANT] on the "
-    "Hugging Face Hub; `gptplay models list` shows what is here."
+    "name a .gguf path, 'default', an alias from config.toml, OWNER/REPO[:QUANT] on the "
+    "Hugging Face Hub, or a server's http://HOST:PORT; `gptplay models list` shows what is here."
 )
 
 

@@ -110,3 +110,20 @@ def test_deferred_signals_hand_the_signal_on_at_the_end():
         seen.append(interrupted())
     assert seen == [True]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_rate_watch_says_once_when_steps_stall():
+    from gptplay.engine.threads import MIN_STEPS, RateWatch
+
+    steady = RateWatch(threads=2)
+    steady._steps = [0.025, 0.026, 0.024] * MIN_STEPS
+    assert steady.notice() is None
+    held = RateWatch(threads=2)
+    held._steps = [0.025] * 3 + [0.5] * MIN_STEPS  # a busy core stalls most steps
+    text = held.notice()
+    assert text is not None and "--threads 1" in text and "threads = 1 in config.toml" in text
+    assert "2.0 tok/s" in text and "40.0 tok/s" in text
+    assert held.notice() is None  # once
+    one = RateWatch(threads=1)
+    one._steps = held._steps
+    assert one.notice() is None  # one thread waits for nobody

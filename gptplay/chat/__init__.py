@@ -66,6 +66,10 @@ __all__ = [
 def choose_format(engine: Engine, template: str | None = None, library: str | None = None):
     """The chat format for this model: its own template, a named scaffold, or a .jinja file."""
     info = engine.chat_info()
+    if template is None and info.template and info.apply is not None:
+        from gptplay.chat.server_format import ServerFormat
+
+        return ServerFormat(info.apply, f"{engine.model_name}'s chat template (server-rendered)")
     if template is None and info.template:
         return JinjaFormat(
             info.template, info.bos_token, info.eos_token, f"{engine.model_name}'s chat template"

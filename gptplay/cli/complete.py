@@ -83,6 +83,11 @@ def complete(
             Console(highlight=False),
             Console(stderr=True, highlight=False),
         )
+    slow = engine.rate_notice()  # a busy core holding llama.cpp's threads: say so once
+    if slow:
+        from gptplay.cli.notices import print_notice
+
+        print_notice(slow, True)
 
 
 def tokens(

@@ -69,7 +69,7 @@ def show(
     from rich.markup import escape
     from rich.table import Table
 
-    from gptplay.config import config_path
+    from gptplay.config import alias_text, config_path
 
     if not effective_ and (task is not None or flags):
         raise UsageError(
@@ -105,7 +105,7 @@ def show(
         table.add_row(key, escape(_shown(key, value)), src if src == "config" else f"[dim]{src}[/]")
     console.print(table)
     for name, target in sorted(config.aliases.items()):
-        console.print(f"alias {escape(name)} → {escape(target)}", soft_wrap=True)
+        console.print(f"alias {escape(name)} → {escape(alias_text(target))}", soft_wrap=True)
     for folder in config.model_dirs:
         console.print(f"model folder {escape(str(folder))}", soft_wrap=True)
 

@@ -141,6 +141,16 @@ def eval_cmd(
             rich_help_panel=EVAL,
         ),
     ] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            max=64,
+            help="Requests kept in flight on a model server (results do not depend on it).",
+            rich_help_panel=EVAL,
+        ),
+    ] = 1,
     library: LibraryOpt = None,
     verbose: o.VerboseOpt = False,
     no_history: NoHistoryOpt = False,
@@ -168,6 +178,22 @@ def eval_cmd(
     out, err = Console(highlight=False, record=True), Console(stderr=True, highlight=False)
     settings = flags.settings(session.spec.settings_layer())
     engine = flags.load(settings, verbose=verbose)
+    limit = getattr(engine, "max_concurrency", 0)  # 0: the local model
+    if concurrency > 1 and not limit:
+        raise UsageError(
+            f"--concurrency {concurrency} is for a model server: the local model scores one "
+            "example at a time.",
+            hint="drop --concurrency, or pass --model http://HOST:PORT.",
+        )
+    if concurrency > limit > 0:
+        err.print(
+            f"[yellow]warning:[/] --concurrency {concurrency}: {engine.model_name} answers "
+            f"{limit} request{'s' if limit > 1 else ''} at a time, so {limit} run"
+            f"{'' if limit > 1 else 's'} at once.",
+            soft_wrap=True,
+        )
+        concurrency = limit
+    session.concurrency = concurrency
     interrupted = session.run(engine, err)
     session.report(out, show_confusion)
     from gptplay.cli.history import record_eval_session

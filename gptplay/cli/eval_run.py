@@ -44,6 +44,8 @@ class EvalSession:
         self.fields, self.limit, self.variables = fields, limit, dict(variables)
         self.library, self.config = library, config
         self.runs: list[Run] = []
+        self.concurrency = 1
+        self.scoring: str | None = None  # which method a remote engine scored labels with
         self.test: list[Example] = []
         self.pool: list[Example] = []
 
@@ -98,9 +100,14 @@ class EvalSession:
                 bar.update(job, advance=1, description=f"{run.shots}-shot{seed}")
 
             try:
-                evaluate(scorer, self.test, self.pool, self.config, self.runs, tick)
+                evaluate(
+                    scorer, self.test, self.pool, self.config, self.runs, tick, self.concurrency
+                )
             except KeyboardInterrupt:
                 return True
+            finally:
+                report = getattr(engine, "scoring_report", None)
+                self.scoring = report() if report is not None else None
         return False
 
     def title(self) -> str:
@@ -119,6 +126,8 @@ class EvalSession:
         if any(not s.complete for s in summaries):
             out.print("[dim]* unfinished: the figures cover the examples scored so far.[/]")
         out.print(f"majority class ({base_label}): {100 * base:.1f}%", markup=False)
+        if self.scoring:
+            out.print(self.scoring, style="dim", markup=False, soft_wrap=True)
         out.print()
         out.print(chart(summaries, base))
         if show_confusion:
@@ -140,6 +149,8 @@ class EvalSession:
             "data": str(self.data_path),
             "pool": self.pool_source or f"prompt '{self.spec.name}' examples",
         }
+        if self.scoring:
+            meta["scoring"] = self.scoring
         return to_json(
             self.runs,
             self.spec.labels,

@@ -50,7 +50,9 @@ def list_cmd(
     console = _console()
     console.print(table)
     if config.aliases:
-        aliases = ", ".join(f"{k} → {v}" for k, v in sorted(config.aliases.items()))
+        from gptplay.config import alias_text
+
+        aliases = ", ".join(f"{k} → {alias_text(v)}" for k, v in sorted(config.aliases.items()))
         console.print(f"[dim]aliases: {escape(aliases)}[/]", soft_wrap=True)
     console.print(f"[dim]Hugging Face cache: {escape(str(hub_cache_dir()))}[/]", soft_wrap=True)
 

@@ -19,6 +19,7 @@ import typer
 
 from gptplay.settings import SETTINGS, Layer, Resolved, Setting, resolve, stack
 from gptplay.settings.check import unescape
+from gptplay.settings.layers import DEFAULT
 from gptplay.settings.schema import FLAG, MODEL, SAMPLING
 
 if TYPE_CHECKING:
@@ -147,6 +148,14 @@ def load(settings: Resolved, *, verbose: bool = False, notify: Notify | None = N
     from gptplay.models import resolve_model
 
     resolved = resolve_model(str(settings["model"]), load_config())
+    if resolved.remote is not None:
+        from gptplay.engine.remote import connect_model
+
+        # a server reports its own context size; --ctx (or config) only stands in for one
+        # that does not
+        given = settings.origins.get("ctx", DEFAULT) != DEFAULT
+        ctx = int(settings["ctx"]) if given else None  # type: ignore[arg-type]
+        return connect_model(resolved, ctx, notify or print_notice)
     gpu_layers = int(settings["gpu_layers"])  # type: ignore[arg-type]
     engine = load_engine(
         resolved.path,

@@ -67,8 +67,10 @@ def summary_json(c: Completion, settings: Mapping[str, object] | None = None) ->
 def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console) -> Completion:
     """Print each event as it arrives; on Ctrl-C keep what was printed and mark it cancelled."""
     from gptplay import render
+    from gptplay.engine.remote_http import StreamCutError
 
     interrupted = False
+    cut: StreamCutError | None = None
     if not opts.json and opts.probs and out.is_terminal and not opts.quiet:
         err.print(render.legend())
     try:
@@ -81,6 +83,8 @@ def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console
                 out.file.flush()
     except KeyboardInterrupt:
         interrupted = True
+    except StreamCutError as exc:  # a server stopped mid-stream: keep the text, then say why
+        cut = exc
     completion = stream.completion
     assert completion is not None
     if interrupted:
@@ -99,4 +103,6 @@ def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console
     if interrupted:
         err.print("[yellow]interrupted: stopped by Ctrl-C; the text above is kept.[/]")
         sys.exit(EXIT_INTERRUPTED)
+    if cut is not None:
+        raise cut
     return completion

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
+from gptplay.engine.offload import Offload
 from gptplay.engine.types import (
     ChatInfo,
     Completion,
@@ -44,6 +45,16 @@ class Engine(Protocol):
 
     model_name: str
     n_ctx: int
+    threads: int  # CPU threads llama.cpp runs on (the fake: 1)
+
+    def offload_info(self) -> Offload | None:
+        """What the load asked of the GPU and got; None for an engine without one."""
+        ...
+
+    def rate_notice(self) -> str | None:
+        """Once per engine, a line with the fix when the last generation was held up by
+        a busy core (median step many times its fastest); otherwise None."""
+        ...
 
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]: ...
 

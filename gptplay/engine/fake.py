@@ -51,6 +51,15 @@ class FakeEngine:
         self._cache: list[int] = []  # the last prompt: what a KV cache would hold
         self._reused = 0
 
+    threads = 1
+
+    def offload_info(self) -> None:
+        """The fake runs nowhere: nothing offloaded, nothing to report."""
+        return None
+
+    def rate_notice(self) -> None:
+        return None
+
     def enqueue(self, pieces: list[str]) -> None:
         self._queue.append(list(pieces))
 

@@ -55,6 +55,7 @@ def events(
     t0 = time.perf_counter()
     state["cached"] = prepare(cache, ids)
     chain = SamplerChain(lc, params, seed, cand, ids)
+    engine._watch.start()
     try:
         while True:
             logits = cache.logits(-1)

@@ -71,6 +71,7 @@ class KVCache:
         self.live = False  # the output logits are those of tokens[-1], from generation
         self.batch_prefix = 0  # cached positions [0, n) that were decoded as one batch
         self.last_prefix_reused = 0
+        self.decoded = 0  # tokens decoded since load (benchmarks read it)
 
     # ---- bookkeeping ----------------------------------------------------------------
 
@@ -124,6 +125,7 @@ class KVCache:
     def run(self) -> None:
         """Decode the batch as it stands."""
         self.batch.c.n_tokens = self.batch.n
+        self.decoded += self.batch.n
         rc = self._lc.llama_decode(self.ctx, self.batch.c)
         self.batch.n = 0
         if rc != 0:

@@ -22,6 +22,7 @@ from gptplay.engine.offload import Offload, gpu_offload_supported, plan
 from gptplay.engine.probs import LogitReader
 from gptplay.engine.sampler import Candidates
 from gptplay.engine.stops import StopMatcher
+from gptplay.engine.threads import RateWatch
 from gptplay.engine.types import (
     ChatInfo,
     Completion,
@@ -84,6 +85,7 @@ class LlamaEngine:
         self._reader = LogitReader(self.n_vocab)
         self._candidates = Candidates(llama_cpp, self.n_vocab)
         self._pieces: dict[int, bytes] = {}
+        self._watch = RateWatch(self.threads)
 
     def __del__(self) -> None:
         loaded = getattr(self, "_loaded", None)
@@ -226,7 +228,12 @@ class LlamaEngine:
         return Stream(run(), finish)
 
     def note_rate(self) -> None:
-        """Called after each generated token's decode (the rate watch hooks in here)."""
+        """Called after each generated token's decode: the rate watch times the steps."""
+        self._watch.step()
+
+    def rate_notice(self) -> str | None:
+        """Once per engine: a line saying the last generation was held up by a busy core."""
+        return self._watch.notice()
 
     # ---- scoring --------------------------------------------------------------------
 
@@ -249,8 +256,8 @@ class LlamaEngine:
     ) -> list[list[ScoredToken]]:
         """Score several continuations of one context, decoding the context only once.
 
-        The context's rest and every choice's tokens go in one decode, each choice in
-        its own sequence; the cache ends on the context. With ``prefix``, the first
+        The context's rest is one decode and each choice's tokens but the last another;
+        the cache ends on the context. With ``prefix``, the first
         ``prefix`` tokens are one batch (kept in or taken from the cache) and the rest
         another, whatever the cache held before: llama.cpp rounds differently per batch
         shape, so this makes the scores independent of call order.

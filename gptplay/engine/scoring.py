@@ -1,10 +1,18 @@
-"""Scoring given text: log-probabilities of continuations, batched across sequences.
+"""Scoring given text: log-probabilities of continuations.
 
-``score_choices`` decodes an example's own tokens and every label's tokens in one
+``score_choices_batched`` decodes an example's own tokens and every label's tokens in one
 ``llama_decode``: the example's tokens belong to sequence 0 and to one sequence per
 multi-token label, each label's tokens (all but the last) only to its own, so every label
-sees the example but not the other labels. The borrowed sequences are dropped after, so
-the cache ends on the context, as before.
+sees the example but not the other labels; the borrowed sequences are dropped after.
+
+It is not what ``score_choices`` uses for multi-token labels, because it is not exact:
+llama.cpp's repacked Q4_K matrix kernels take a batch's rows in groups of four (gemm) and
+the rows left over one by one (gemv), which round differently, so a row's logits depend
+on where it falls in its batch (measured: 0.5-0.6 nats on single rows; 0.21 nats on a
+label's summed score in tests/test_eval.py). Merging the example's rest and the labels
+into one batch moves rows between the two groups. With weight repacking off
+(use_extra_bufts = false) the grouping goes away but a one-row batch still differs.
+bench/eval.py --batched measures its speed and its distance from the exact path.
 """
 
 from __future__ import annotations
@@ -67,7 +75,18 @@ def prepare_context(cache: KVCache, context: list[int], prefix: int) -> int:
 def score_choices(
     engine, context: list[int], choices: list[list[int]], *, prefix: int = 0
 ) -> list[list[ScoredToken]]:
-    """Every choice's tokens scored after ``context``, in one decode with the context's rest."""
+    """Every choice's tokens scored after ``context``, each decoded in the batch shapes
+    of a fresh whole-prompt evaluation: the context's rest, then each choice but its last."""
+    cache: KVCache = engine._cache
+    n_past = prepare_context(cache, context, prefix)
+    return _score_one_by_one(engine, context, choices, context[n_past:])
+
+
+def score_choices_batched(
+    engine, context: list[int], choices: list[list[int]], *, prefix: int = 0
+) -> list[list[ScoredToken]]:
+    """Every choice's tokens scored after ``context``, in one decode with the context's rest
+    (not exact: see the module's note)."""
     cache: KVCache = engine._cache
     n_past = prepare_context(cache, context, prefix)
     rest = context[n_past:]

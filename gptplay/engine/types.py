@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gptplay.settings.schema import DEFAULTS
@@ -131,3 +132,5 @@ class ChatInfo:
     template: str | None
     bos_token: str = ""
     eos_token: str = ""
+    # A server that renders its own template (llama-server's /apply-template): messages -> text
+    apply: Callable[[list[dict]], str] | None = field(default=None, compare=False)

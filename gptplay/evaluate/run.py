@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from gptplay.evaluate.concurrent import ordered_map
 from gptplay.evaluate.data import DataError, Example
 from gptplay.evaluate.score import (
     CONTENT_FREE,
@@ -123,11 +124,13 @@ def evaluate(
     config: EvalConfig,
     runs: list[Run],
     progress: ProgressFn | None = None,
+    concurrency: int = 1,
 ) -> list[Run]:
     """Score every test example for every (shots, seed), appending to ``runs`` as it goes.
 
     Results land in ``runs`` one prediction at a time, so a caller interrupted mid-way
-    (Ctrl-C) still holds everything that was finished.
+    (Ctrl-C) still holds everything that was finished. ``concurrency`` keeps that many
+    examples in flight (for a server's parallel slots); the results do not depend on it.
     """
     labels = scorer.labels
     todo = plan(config)
@@ -142,8 +145,9 @@ def evaluate(
             cf = [values(s, config.length_norm) for s in per_input]
             run.p_cf = content_free_probs(cf)
             run.cf_inputs = {t: label_probs(v) for t, v in zip(config.content_free, cf)}
-        for i, example in enumerate(test):
-            scores = scorer.score(demos, example.fields)
+        # with concurrency N, N examples are scored at once; results still land in order
+        scored = ordered_map(lambda ex, d=demos: scorer.score(d, ex.fields), test, concurrency)
+        for i, (example, scores) in enumerate(zip(test, scored)):
             vals = values(scores, config.length_norm)
             pred = Prediction(i, example.label, scores, labels[argmax(vals)])
             if run.p_cf is not None:

@@ -130,7 +130,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("seed", int, None, "Random seed (default: a fresh one, reported so the run can be "
             "repeated).", SAMPLING, 0, SEED_LIMIT, high_open=True, optional=True, example=42),
     Setting("model", str, "default", "A .gguf path, 'default' (embedded Gemma 3 270M), an alias "
-            "from config.toml, or OWNER/REPO[:QUANT] on the Hugging Face Hub.", MODEL,
+            "from config.toml, OWNER/REPO[:QUANT] on the Hugging Face Hub, or a server's "
+            "http://HOST:PORT.", MODEL,
             short="-m", where=frozenset({CONFIG, FLAG, SESSION})),
     Setting("ctx", int, 4096, "Context size in tokens.", MODEL, 16, MAX_CTX,
             where=frozenset({CONFIG, FLAG})),
