@@ -162,3 +162,14 @@ async def test_escape_stops_a_comparison_and_keeps_what_streamed():
         await wait_until(pilot, lambda: not pane.busy)
         assert pane.note == "cancelled" and 2 < len(pane.views()[0].tokens) < 200
         assert pane.views()[1].tokens == []  # the second variant never started
+
+
+@sync
+async def test_a_comparison_in_the_tab_is_recorded_as_one_group():
+    from gptplay.history import runs
+
+    app, _ = fake_app(FakeEngine(n_ctx=4096))
+    async with app.run_test(size=SIZE) as pilot:
+        await compared(pilot, [[" un"], [" deux"]], values="0,1")
+    stored = runs.listing(runs.Filters(limit=10, command="compare"))
+    assert len(stored) == 2 and len({r.extra["comparison"] for r in stored}) == 1

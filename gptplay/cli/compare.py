@@ -8,6 +8,7 @@ import typer
 
 from gptplay.cli import options as o
 from gptplay.cli.compare_flags import LISTED_NAMES, VARY, list_flags
+from gptplay.cli.history import NoHistoryOpt
 
 PROMPT = "Prompt"
 SHOW = "Output"
@@ -15,11 +16,11 @@ SHOW = "Output"
 
 def compare(
     tasks: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
-            metavar="TASK...", help="One or more library prompt names (or .toml files)."
+            metavar="[TASK]...", help="One or more library prompt names (or .toml files)."
         ),
-    ],
+    ] = None,
     input_opt: Annotated[
         str | None,
         typer.Option(
@@ -86,6 +87,17 @@ def compare(
             rich_help_panel=SHOW,
         ),
     ] = False,
+    runs: Annotated[
+        str | None,
+        typer.Option(
+            "--runs",
+            metavar="ID,ID",
+            help="Recorded runs side by side, without running again (one id of a "
+            "comparison: all of it).",
+            rich_help_panel=SHOW,
+        ),
+    ] = None,
+    no_history: NoHistoryOpt = False,
     verbose: o.VerboseOpt = False,
     *,
     flags: o.Flags,
@@ -105,6 +117,20 @@ def compare(
 
     if layout not in LAYOUTS:
         raise UsageError(f"--layout {layout!r} is not one of: {', '.join(LAYOUTS)}.")
+    if runs is not None:
+        if tasks:
+            raise UsageError("give TASK... or --runs, not both.")
+        from gptplay.cli.compare_show import print_results
+        from gptplay.compare import divergence, parse_list, stored
+
+        results = stored.reopen(parse_list("--runs", runs, int))
+        print_results(results, divergence(results), layout, json_out)
+        return
+    if not tasks:
+        raise UsageError(
+            "name a prompt to compare variants of.",
+            hint="like: gptplay compare translate --shots 0,1,3 --input cheese",
+        )
     if score_texts is not None and any(t == "" for t in score_texts):
         raise UsageError("--score '' is empty: give the continuation to score, like ' fromage'.")
     request = Request(
@@ -132,7 +158,12 @@ def compare(
     def engine_for(name: str | None):
         return flags.load(by_model[name], verbose=verbose)
 
-    show(built.variants, engine_for, score_texts, layout=layout, top=top, json_out=json_out)
+    from gptplay import history
+
+    show(
+        built.variants, engine_for, score_texts, layout=layout, top=top, json_out=json_out,
+        history_on=history.enabled(no_history),
+    )  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -98,12 +98,19 @@ def show(
     layout: str,
     top: int,
     json_out: bool,
+    history_on: bool = False,
 ) -> None:
-    """Run the variants (or score them) and print the comparison."""
-    from gptplay import render
-
+    """Run the variants (or score them), record each in the history, print the comparison."""
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     loaded: dict[str, object] = {}
+    done, recorded = None, []
+    if history_on:
+        from gptplay.compare import stored
+
+        group = stored.new_group()
+
+        def done(result: VariantResult, engine) -> None:
+            recorded.extend(stored.record(result, engine, group))
 
     def load(name: str | None):
         loaded.clear()  # one model at a time
@@ -111,17 +118,39 @@ def show(
         return loaded["engine"]
 
     if score_texts:
-        results = score(variants, load, score_texts)
+        results = score(variants, load, score_texts, on_done=done)
         if json_out:
             for r in results:
                 print(json.dumps(score_record(r, score_texts), ensure_ascii=False))
             return
         out.print(view.score_table(results, score_texts))
+        _recorded(err, recorded, scored=True)
         return
     status = err.status("running the variants…") if err.is_terminal else nullcontext()
     with status:
-        results = generate(variants, load, top=top)
-    div = divergence(results, loaded.get("engine"))
+        results = generate(variants, load, top=top, on_done=done)
+    print_results(results, divergence(results, loaded.get("engine")), layout, json_out)
+    if not json_out:
+        _recorded(err, recorded)
+
+
+def _recorded(err: Console, ids: list[int], scored: bool = False) -> None:
+    if ids:
+        again = (
+            f"gptplay history show {ids[0]} shows one's scored tokens"
+            if scored
+            else f"gptplay compare --runs {ids[0]} shows this comparison again"
+        )
+        err.print(f"[dim]recorded as runs {ids[0]}–{ids[-1]} · {again}[/]", soft_wrap=True)
+
+
+def print_results(
+    results: Sequence[VariantResult], div: Divergence | None, layout: str, json_out: bool
+) -> None:
+    """The comparison of generated (or reopened) variants: rich columns or rows, or JSON."""
+    from gptplay import render
+
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     if json_out:
         for r in results:
             print(json.dumps(variant_record(r), ensure_ascii=False))

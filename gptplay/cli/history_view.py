@@ -35,7 +35,7 @@ def runs_table(
         [
             str(r.id),
             r.when[5:16],
-            r.command,
+            r.listed_command,
             (r.task or "")[:14],
             short_model(r.model)[:16],
             str(r.n_tokens),
@@ -64,6 +64,8 @@ def header(run: StoredRun) -> Text:
         parts.append(run.task)
     if run.conversation:
         parts.append(f"conversation {run.conversation}")
+    if run.extra and run.extra.get("comparison"):
+        parts.append(f"comparison {run.extra['comparison']} ({run.extra.get('label', '')})")
     if run.parent:
         parts.append(f"from run {run.parent}")
     parts.append(run.model or "?")

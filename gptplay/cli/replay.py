@@ -80,15 +80,12 @@ def _model_of(run) -> str:
 def recorded_settings(run, threads: int | None):
     """The run's settings as resolved settings (a layer named after the run), its seed the one
     that ran and its model the one it ran on; ``threads`` overrides the recorded count."""
-    from gptplay.settings import BY_NAME, Layer, resolve
+    from gptplay.history.record import recorded_values
+    from gptplay.settings import Layer, resolve
     from gptplay.settings.schema import FLAG
 
-    values = {
-        k: tuple(v) if isinstance(v, list) else v
-        for k, v in run.settings.items()
-        if k in BY_NAME and v is not None
-    }
-    values.update(seed=run.seed, model=_model_of(run))
+    values = recorded_values(run.settings, run.seed)
+    values["model"] = _model_of(run)
     if threads or run.threads:
         values["threads"] = threads or run.threads
     return resolve([Layer(FLAG, values, f"history run {run.id}")])

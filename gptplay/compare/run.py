@@ -20,6 +20,7 @@ from gptplay.engine.types import Completion, ScoredToken, TokenEvent
 EngineFor = Callable[[str | None], Engine]  # called once per model, in the order first seen
 EventHook = Callable[[int, TokenEvent], None]  # (variant index, event) as each token arrives
 StartHook = Callable[[int, list[int]], None]  # (variant index, prompt ids) before it streams
+DoneHook = Callable[["VariantResult", Engine], None]  # each result, with the engine it ran on
 
 
 @dataclass
@@ -76,6 +77,7 @@ def generate(
     top: int = 5,
     on_start: StartHook | None = None,
     on_event: EventHook | None = None,
+    on_done: DoneHook | None = None,
     cancel: CancelCheck | None = None,
 ) -> list[VariantResult]:
     """Stream every variant (one at a time: one KV cache); results in the variants' order."""
@@ -91,11 +93,16 @@ def generate(
                 if on_event is not None:
                     on_event(pos, event)
             results[pos] = VariantResult(variant, ids, stream.completion, model=engine.model_name)
+            if on_done is not None:
+                on_done(results[pos], engine)
     return [r for r in results if r is not None]
 
 
 def score(
-    variants: Sequence[Variant], engine_for: EngineFor, continuations: Sequence[str]
+    variants: Sequence[Variant],
+    engine_for: EngineFor,
+    continuations: Sequence[str],
+    on_done: DoneHook | None = None,
 ) -> list[VariantResult]:
     """Each variant's log-probability of each continuation after its prompt (no generation)."""
     results: list[VariantResult | None] = [None] * len(variants)
@@ -106,4 +113,6 @@ def score(
             results[pos] = VariantResult(
                 variant, ids, scores=tuple(tuple(s) for s in scored), model=engine.model_name
             )
+            if on_done is not None:
+                on_done(results[pos], engine)
     return [r for r in results if r is not None]

@@ -39,6 +39,20 @@ def settings_dict(settings: object, engine: object | None = None, **options: obj
     return out
 
 
+def recorded_values(settings: Mapping[str, object], seed: int | None) -> dict[str, object]:
+    """A run's recorded settings that gptplay still knows (lists back to tuples), its seed the
+    one that ran: the values of a settings Layer that runs it again (or shows it again)."""
+    from gptplay.settings import BY_NAME
+
+    values = {
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in settings.items()
+        if k in BY_NAME and v is not None
+    }
+    values["seed"] = seed
+    return values
+
+
 @lru_cache(maxsize=16)
 def _fingerprint(path: str, size: int, mtime_ns: int) -> str:
     with open(path, "rb") as f:

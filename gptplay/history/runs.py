@@ -64,6 +64,15 @@ class StoredRun:
         """Local time, to the second."""
         return dt.datetime.fromtimestamp(self.created).strftime("%Y-%m-%d %H:%M:%S")
 
+    @property
+    def listed_command(self) -> str:
+        """The command as a list shows it; a variant of `gptplay compare` adds its
+        comparison (the group id's first 6 characters) and label: `compare 3b7cb3 one-shot`."""
+        group = (self.extra or {}).get("comparison")
+        if not group:
+            return self.command
+        return f"{self.command} {group[:6]} {self.extra.get('label', '')}"
+
     def completion(self) -> Completion:
         """The run's summary as the engine reported it."""
         t = self.timings or {}

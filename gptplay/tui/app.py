@@ -114,7 +114,13 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
             with TabPane("History", id="history"):
                 yield HistoryPane(id="history-pane")
             with TabPane("Compare", id="compare"):
-                yield ComparePane(self.generator, self.top, self.compare_loader, id="compare-pane")
+                yield ComparePane(
+                    self.generator,
+                    self.top,
+                    self.compare_loader,
+                    self.history_on,
+                    id="compare-pane",
+                )
         yield Static("", id="status")
         yield Footer()
 

@@ -57,12 +57,15 @@ class ComparePane(Vertical):
     #cmp-note { height: auto; max-height: 3; padding: 0 1; }
     """
 
-    def __init__(self, generator, top: int = 10, engine_factory=None, **kwargs) -> None:
+    def __init__(
+        self, generator, top: int = 10, engine_factory=None, history_on: bool = False, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.generator = generator
         self.top = top
         self.engine = None
         self.engine_factory = engine_factory  # loads another model for the "model" axis
+        self.history_on = history_on
         self.busy = False
         self.run_id = 0
         self.queue: deque[tuple[int, int, TokenEvent]] = deque()
@@ -164,6 +167,7 @@ class ComparePane(Vertical):
                     top=self.top,
                     on_start=started,
                     on_event=lambda pos, e: self.queue.append((run_id, pos, e)),
+                    on_done=self._recorder(),
                     cancel=lambda: worker.is_cancelled,
                 )
                 div = compare.divergence(results, engine)
@@ -171,6 +175,18 @@ class ComparePane(Vertical):
             self.app.call_from_thread(self._failed, run_id, exc)
             return
         self.app.call_from_thread(self._finished, run_id, results, div)
+
+    def _recorder(self):
+        """Each finished variant into the history, grouped as one comparison (or nothing)."""
+        if not self.history_on:
+            return None
+        from gptplay.compare import stored
+
+        group = stored.new_group()
+        return lambda result, engine: stored.record(result, engine, group, warn=self._warn)
+
+    def _warn(self, text: str) -> None:
+        self.app.call_from_thread(self.app.notify, text, title="history", severity="warning")
 
     def _flush(self) -> None:
         views = self.views()

@@ -71,7 +71,7 @@ class HistoryPane(Vertical):
             return
         for r in found:
             table.add_row(
-                str(r.id), r.when[5:16], r.command, r.task or "", str(r.n_tokens),
+                str(r.id), r.when[5:16], r.listed_command, r.task or "", str(r.n_tokens),
                 r.finish or "", _preview(r.output or r.prompt), key=str(r.id),
             )  # fmt: skip
         detail = f"{len(found)} run(s) · Enter reopens one" if found else "no runs recorded"
