@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gptplay.engine.types import Completion, ScoredToken, TokenEvent
+from gptplay.errors import GptplayError
 
 # (lower bound of probability, style): the OpenAI Playground's idea, readable on dark and light.
 BANDS: tuple[tuple[float, str], ...] = (
@@ -80,12 +81,26 @@ def alternatives_table(events: list[TokenEvent] | tuple[TokenEvent, ...], k: int
     return table
 
 
+def plural(n: int, word: str) -> str:
+    """'1 token', '2 tokens'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def error_text(exc: GptplayError) -> Text:
+    """A domain error as every front end shows it: 'error: …' and, under it, the hint."""
+    text = Text("error: ", style="bold red") + Text(exc.message)
+    if exc.hint:
+        text.append(f"\nhint: {exc.hint}", style="dim")
+    return text
+
+
 def summary_line(c: Completion) -> Text:
     """Tokens, speed, first-token latency, finish reason and seed of a finished run."""
     ttft = "–" if c.time_to_first_token_s is None else f"{c.time_to_first_token_s:.2f} s"
     return Text(
-        f"{c.tokens} tokens · {c.tokens_per_s:.1f} tok/s · first token {ttft} · "
-        f"prompt {c.prompt_tokens} tokens · finish: {c.finish_reason} · seed {c.seed} · {c.model}",
+        f"{plural(c.tokens, 'token')} · {c.tokens_per_s:.1f} tok/s · first token {ttft} · "
+        f"prompt {plural(c.prompt_tokens, 'token')} · finish: {c.finish_reason} · seed {c.seed} · "
+        f"{c.model}",
         style="dim",
     )
 

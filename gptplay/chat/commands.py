@@ -1,6 +1,6 @@
 """Slash commands shared by `gptplay chat` and the TUI's Chat tab: parsing and settings.
 
-No terminal or screen code: each front end prints the results its own way.
+No terminal or screen code; ``gptplay.chat.slash`` runs the commands for both front ends.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ COMMANDS = (
     ("save", "/save FILE", "save the conversation: FILE.json (loadable) or FILE.md (markdown)"),
     ("load", "/load FILE", "continue a conversation saved as JSON"),
     ("show-prompt", "/show-prompt", "the exact text the model received for the last reply"),
-    ("exit", "/exit", "leave (also Ctrl-D, or Ctrl-C at the prompt)"),
+    ("exit", "/exit", "leave"),
 )
 
 
@@ -120,7 +120,7 @@ def strip_lead(events: Iterable[TokenEvent]) -> Iterator[tuple[TokenEvent, str]]
 def _with(params: SamplingParams, key: str, value: str) -> SamplingParams:
     """``params`` with one setting changed and checked (a UsageError naming it otherwise)."""
     if key == "stop":
-        from gptplay.cli.options import unescape  # the same escapes as --stop
+        from gptplay.engine.stops import unescape  # the same escapes as --stop
 
         new: object = () if value.lower() in ("", "default") else (unescape(value),)
     elif key == "seed" and value.lower() in ("none", "random", ""):

@@ -15,6 +15,12 @@ from gptplay.errors import GptplayError
 # When the context is full, drop this share of it beyond what is needed, so the next few
 # turns fit without dropping again (each drop changes the prefix: a full re-evaluation).
 TRIM_HEADROOM = 8  # 1/8 of the context
+SEED_RANGE = 2**32
+
+
+def retry_seed(seed: int, attempt: int) -> int:
+    """The seed of the ``attempt``-th retry of a reply: new each time, the same every run."""
+    return (seed + attempt) % SEED_RANGE
 
 
 class ChatStateError(GptplayError):
@@ -65,7 +71,7 @@ class Reply:
         completion = self._stream.completion
         assert completion is not None
         interrupted = interrupted or completion.finish_reason in ("cancelled", "interrupted")
-        if interrupted and completion.finish_reason != "cancelled":
+        if interrupted:  # one word for a reply the user stopped, whichever way they did
             completion = replace(completion, finish_reason="interrupted")
         self.completion = completion
         self.message = self.session.conversation.add_reply(completion.text.strip(), interrupted)
@@ -99,6 +105,7 @@ class ChatSession:
             self.conversation.system = fmt.default_system
         self.last_prompt: Prompt | None = None
         self.last_completion: Completion | None = None
+        self.retries = 0  # retries of the last reply: a seeded retry uses retry_seed(seed, n)
         info = engine.chat_info()
         self._bos = info.bos_token
 
@@ -150,6 +157,7 @@ class ChatSession:
                 hint="/retry answers it, /undo removes it.",
             )
         self.conversation.add_user(text)
+        self.retries = 0
         try:
             return self._start(cancel)
         except BaseException:
@@ -157,20 +165,35 @@ class ChatSession:
             raise
 
     def retry(self, cancel: CancelCheck | None = None) -> Reply:
-        """Sample the last reply again (its old text is dropped)."""
+        """Sample the last reply again (its old text is dropped).
+
+        With a fixed seed the n-th retry uses ``retry_seed(seed, n)``: a new sample each
+        time, and the same samples in the same order when the session is replayed.
+        """
         if not self.conversation.messages:
             raise ChatStateError("there is no reply to retry yet.")
         old = self.conversation.pop_reply()
+        seed = self.next_retry_seed()
         try:
-            return self._start(cancel)
+            reply = self._start(cancel, seed)
         except BaseException:
             if old is not None:
                 self.conversation.messages.append(old)
             raise
+        self.retries += 1
+        return reply
 
-    def _start(self, cancel: CancelCheck | None) -> Reply:
+    def next_retry_seed(self) -> int | None:
+        """The seed the next /retry will use (None: a fresh random one, as for any reply)."""
+        if self.params.seed is None:
+            return None
+        return retry_seed(self.params.seed, self.retries + 1)
+
+    def _start(self, cancel: CancelCheck | None, seed: int | None = None) -> Reply:
         prompt = self.build_prompt()
         params = replace(self.params, stop=tuple(self.params.stop) or self.format.stop)
+        if seed is not None:
+            params = replace(params, seed=seed)
         stream = self.engine.stream(
             list(prompt.ids),
             params,
@@ -184,11 +207,13 @@ class ChatSession:
     def reset(self) -> None:
         self.conversation.reset()
         self.last_completion = self.last_prompt = None
+        self.retries = 0
 
     def undo(self) -> list[Message]:
         removed = self.conversation.undo()
         if removed:
             self.last_completion = self.last_prompt = None
+            self.retries = 0
         return removed
 
     def load(self, conversation: Conversation) -> None:
@@ -198,6 +223,7 @@ class ChatSession:
         self.conversation = conversation
         self.last_completion = None
         self.last_prompt = None
+        self.retries = 0
 
     def meta(self) -> dict:
         """What a saved file records besides the turns: model, format and sampling."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 import typer
 
 from gptplay.cli.defaults import pick, print_notice, report_offload
+from gptplay.engine.stops import unescape
 from gptplay.engine.types import SamplingParams
 
 SAMPLING = "Sampling"
@@ -79,14 +79,6 @@ class ModelOptions:
     threads: int | None = None
     gpu_layers: int = 0
     verbose: bool = False
-
-
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
-
-
-def unescape(text: str) -> str:
-    """Let a shell user write a newline stop sequence as '\\n' (also \\t, \\r, \\\\)."""
-    return re.sub(r"\\([ntr\\])", lambda m: _ESCAPES[m.group(1)], text)
 
 
 def sampling(

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from gptplay.engine.types import TokenEvent
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
+
+
+def unescape(text: str) -> str:
+    """A stop sequence as typed: '\\n' is a newline (also \\t, \\r, \\\\), for flags and fields."""
+    return re.sub(r"\\([ntr\\])", lambda m: _ESCAPES[m.group(1)], text)
 
 
 class StopMatcher:

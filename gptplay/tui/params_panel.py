@@ -26,7 +26,7 @@ FIELDS: tuple[tuple[str, str, type], ...] = (
 
 def split_stops(text: str) -> tuple[str, ...]:
     """Stop sequences separated by commas; \\n \\t mean newline and tab, \\, a comma."""
-    from gptplay.cli.options import unescape
+    from gptplay.engine.stops import unescape
 
     parts = [p.replace("\0", ",") for p in text.replace("\\,", "\0").split(",")]
     return tuple(unescape(p) for p in parts if p != "")
