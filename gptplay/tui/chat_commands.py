@@ -82,4 +82,3 @@ def note_line(note: Note) -> Static:
 
 def info_table(table) -> Static:
     return Static(table, classes="info")
-
