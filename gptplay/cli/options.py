@@ -135,6 +135,7 @@ def load(
 ):
     """Resolve and load the model: flags, then config.toml, then defaults (llama_cpp lazily)."""
     from gptplay.config import load_config
+    from gptplay.context import fit_context
     from gptplay.engine import load_engine
     from gptplay.engine.offload import offload_of
     from gptplay.models import resolve_model
@@ -142,9 +143,14 @@ def load(
     config = load_config()
     resolved = resolve_model(opts.model, config)
     gpu_layers = pick("--gpu-layers", opts.gpu_layers, 0, config.gpu_layers)
+    n_ctx = pick("--ctx", opts.n_ctx, 4096, config.ctx)
+    asked = f"--ctx {n_ctx}" if n_ctx == opts.n_ctx else f"ctx = {n_ctx} in config.toml"
+    n_ctx, notice = fit_context(n_ctx, resolved.path, resolved.name, asked)
+    if notice is not None:
+        (notify or print_notice)(notice, False)
     engine = load_engine(
         resolved.path,
-        n_ctx=pick("--ctx", opts.n_ctx, 4096, config.ctx),
+        n_ctx=n_ctx,
         n_threads=pick("--threads", opts.threads, default_threads, config.threads),
         n_gpu_layers=gpu_layers,
         verbose=opts.verbose,
