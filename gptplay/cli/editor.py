@@ -72,8 +72,11 @@ def edit_prompt(lib: Library, name: str) -> None:
                 again = False
             if not again:
                 raise GptplayError(f"not saved; {target} is unchanged.")
-        if text == original and target.exists():
-            err.print("[dim]no changes[/]")
+        if text == original:  # a built-in left as it is gets no copy to shadow it
+            err.print(
+                f"[dim]no changes; {target} {'is unchanged' if target.exists() else 'was not created'}[/]",
+                soft_wrap=True,
+            )
             return
         atomic_write(target, text)
         err.print(f"[green]saved[/] {target}", soft_wrap=True)
