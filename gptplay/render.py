@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 from rich.table import Table
 from rich.text import Text
@@ -105,8 +106,13 @@ def summary_line(c: Completion) -> Text:
     )
 
 
-def scored_tokens_table(tokens: list[ScoredToken], k: int, probs: bool = True) -> Table:
-    """The tokens of a text with their ids and, when scored, their probabilities."""
+def scored_tokens_table(
+    tokens: list[ScoredToken], k: int, probs: bool = True, control: Collection[int] = ()
+) -> Table:
+    """The tokens of a text with their ids and, when scored, their probabilities.
+
+    ``control`` tokens (BOS) stand for no bytes of the text: their piece is their name.
+    """
     table = Table(header_style="bold")
     table.add_column("#", justify="right", style="dim")
     table.add_column("id", justify="right")
@@ -121,11 +127,12 @@ def scored_tokens_table(tokens: list[ScoredToken], k: int, probs: bool = True) -
         alts = [f"{visible(a.text)} {pct(a.logprob)}" for a in tok.top[:k]]
         alts += [""] * (k - len(alts))
         lp = "" if tok.logprob is None else f"{tok.logprob:.3f}"
+        is_control = tok.id in control
         table.add_row(
             str(n),
             str(tok.id),
-            Text(visible(tok.text), style=prob_style(tok.logprob)),
-            tok.bytes.hex(" "),
+            Text(visible(tok.text), style="italic" if is_control else prob_style(tok.logprob)),
+            "(control)" if is_control else tok.bytes.hex(" "),
             *([pct(tok.logprob), lp] if probs else []),
             *alts,
         )

@@ -124,3 +124,17 @@ def test_ctrl_c_keeps_output_and_exits_130(model_path, cache_dir):
     assert proc.returncode == 130
     assert len(first + out) >= 20 and b"Traceback" not in err
     assert b"interrupted" in err
+
+
+def test_tokens_shows_bos_as_a_control_token_and_the_alternatives_bytes(model_path):
+    proc = run_cli("tokens", "Hi", "--probs", "--alts", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert rows[0] == {**rows[0], "text": "<bos>", "bytes": "", "control": True}
+    top = rows[1]["top"]
+    assert len(top) == 2 and all(bytes.fromhex(a["bytes"]).decode() == a["text"] for a in top)
+    table = run_cli("tokens", "Hi")
+    assert "(control)" in table.stdout and "3c 62 6f 73 3e" not in table.stdout
+    assert "2 tokens of a" in table.stdout
+    one = run_cli("tokens", "--no-bos", "Hi")
+    assert "1 token of a" in one.stdout

@@ -13,6 +13,7 @@ from gptplay.chat.session import ChatSession
 from gptplay.chat.templates import ChatFormat
 from gptplay.engine.types import SamplingParams, TokenEvent
 from gptplay.errors import UsageError
+from gptplay.render import plural
 
 SETTABLE = ("top",) + tuple(f.name for f in fields(SamplingParams))
 
@@ -104,7 +105,7 @@ def prompt_shown(session: ChatSession) -> tuple[str, str]:
     """The exact prompt of the last reply (or the next one's) and a note saying which."""
     last = session.last_prompt
     if last is not None and not session.conversation.awaiting_reply:
-        return last.text, f"{len(last.ids)} tokens, as last sent"
+        return last.text, f"{plural(len(last.ids), 'token')}, as last sent"
     return session.preview(), "the next message goes where … stands"
 
 

@@ -25,6 +25,7 @@ from gptplay.chat.session import ChatSession, ChatStateError, Reply
 from gptplay.engine.base import CancelCheck
 from gptplay.engine.types import Completion, TokenEvent
 from gptplay.errors import UsageError
+from gptplay.render import plural
 
 NAMES = tuple(name for name, _, _ in COMMANDS) + ("quit",)
 SAVE_SUFFIXES = {".json": "JSON, loadable with /load", ".md": "markdown"}
@@ -103,8 +104,6 @@ def dropped_note(reply: Reply) -> Note | None:
 
 def figures(c: Completion) -> str:
     """A reply's figures: tokens, speed, first-token latency, prompt and cache, finish, seed."""
-    from gptplay.render import plural
-
     ttft = "–" if c.time_to_first_token_s is None else f"{c.time_to_first_token_s:.2f} s"
     return (
         f"{plural(c.tokens, 'token')} · {c.tokens_per_s:.1f} tok/s · first token {ttft} · "

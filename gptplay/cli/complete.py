@@ -127,21 +127,29 @@ def tokens(
         scored += engine.score_tokens(ids[:1], ids[1:], top=alts)
     else:
         scored = [ScoredToken(p.id, p.bytes, None) for p in pieces]
+    # BOS is a control token: no bytes of the text; its piece "<bos>" is only its name
+    control = set(engine.tokenize("", add_bos=True)) if not no_bos else set()
     if json_out:
         for tok in scored:
             record = {
                 "id": tok.id,
                 "text": tok.text,
-                "bytes": tok.bytes.hex(),
+                "bytes": "" if tok.id in control else tok.bytes.hex(),
                 "logprob": tok.logprob,
-                "top": [{"id": a.id, "text": a.text, "logprob": a.logprob} for a in tok.top],
+                "top": [
+                    {"id": a.id, "text": a.text, "bytes": a.bytes.hex(), "logprob": a.logprob}
+                    for a in tok.top
+                ],
             }
+            if tok.id in control:
+                record["control"] = True
             print(json.dumps(record, ensure_ascii=False))
         return
     console = Console(highlight=False)
-    console.print(render.scored_tokens_table(scored, alts if probs else 0, probs))
+    console.print(render.scored_tokens_table(scored, alts if probs else 0, probs, control))
     console.print(
-        f"[dim]{len(scored)} tokens of a {engine.n_ctx}-token context · {engine.model_name}[/]"
+        f"[dim]{render.plural(len(scored), 'token')} of a {engine.n_ctx}-token context · "
+        f"{engine.model_name}[/]"
     )
 
 

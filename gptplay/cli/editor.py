@@ -73,10 +73,8 @@ def edit_prompt(lib: Library, name: str) -> None:
             if not again:
                 raise GptplayError(f"not saved; {target} is unchanged.")
         if text == original:  # a built-in left as it is gets no copy to shadow it
-            err.print(
-                f"[dim]no changes; {target} {'is unchanged' if target.exists() else 'was not created'}[/]",
-                soft_wrap=True,
-            )
+            what = "is unchanged" if target.exists() else "was not created"
+            err.print(f"[dim]no changes; {target} {what}[/]", soft_wrap=True)
             return
         atomic_write(target, text)
         err.print(f"[green]saved[/] {target}", soft_wrap=True)

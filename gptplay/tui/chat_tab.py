@@ -113,7 +113,7 @@ class ChatPane(ChatCommands, Vertical):
             view = self.reply_turn.body if self.reply_turn else None
             n = len(view.tokens) if isinstance(view, ReplyView) else 0
             text = Text(" replying · Escape stops", "bold")
-            text.append(f" · {n} tokens", "dim")
+            text.append(f" · {render.plural(n, 'token')}", "dim")
             return text
         text = Text(" chat · Enter sends · Ctrl+R retries", "bold")
         c = self.session.last_completion
