@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -46,7 +47,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         Binding("question_mark", "help", "Help", show=False),
         Binding("ctrl+r,f5", "run", "Run", priority=True),
         Binding("ctrl+g", "continue", "Continue", priority=True),
-        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("escape", "cancel", "Stop", show=False),
         Binding("ctrl+b", "back", "Back branch", priority=True),
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("ctrl+t", "toggle_tokens", "Tokens", show=False, priority=True),
@@ -181,7 +182,7 @@ class PlaygroundApp(SessionMixin, App[None]):
             self.query_one(Inspector).show(None, None)
         self.generating = True
         self.transcript.current.completion = None
-        self.state = "generating · Escape cancels"
+        self.state = "generating · Escape stops"
         self.show_status()
         self._generate(self.engine, request, fresh)
 
@@ -215,8 +216,10 @@ class PlaygroundApp(SessionMixin, App[None]):
             return  # a cancelled run finishing after a new one began
         self._flush()
         self.generating = False
+        if completion.finish_reason == "cancelled":  # Escape: the word Ctrl-C gets everywhere
+            completion = replace(completion, finish_reason="interrupted")
         self.transcript.current.completion = completion
-        self.state = "cancelled" if completion.finish_reason == "cancelled" else "done"
+        self.state = "interrupted" if completion.finish_reason == "interrupted" else "done"
         self.show_status()
 
     def _failed(self, run: int, exc: GptplayError) -> None:
@@ -274,7 +277,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         self.query_one(ChatPane).cancel()
         if self.generating:
             self.workers.cancel_group(self, "generate")
-            self.state = "cancelling…"
+            self.state = "stopping…"
             self.show_status()
 
     @on(TokenView.Selected)

@@ -14,7 +14,7 @@ HELP = (
     ("F1 or ?", "this help"),
     ("Ctrl+R or F5", "run: generate from the composed prompt"),
     ("Ctrl+G", "continue: generate more after the current output"),
-    ("Escape", "cancel the generation (what was generated is kept)"),
+    ("Escape", "stop the generation (what was generated is kept, marked interrupted)"),
     ("F2 / F3 / F4 / F6", "Playground / Prompt / Edit / Chat tab"),
     ("Ctrl+L", "the library filter"),
     ("Ctrl+E", "the query (focused when a prompt is opened)"),
