@@ -23,7 +23,7 @@ async def test_select_a_prompt_from_the_filtered_library():
         await pilot.press("ctrl+l", *"senti", "enter")  # Ctrl+L: into the library filter
         options = app.query_one("#prompts")
         assert options.option_count == 1
-        await pilot.press("enter")
+        # one Enter in the filter opens the first match, as the README says
         await wait_until(pilot, lambda: app.composition.spec.name == "sentiment")
         assert app.query_one(ParamsPanel).values()["max_tokens"] == 3  # the prompt's [params]
         assert app.query_one("#q-sentence") is not None  # its query field
@@ -203,6 +203,30 @@ async def test_unsaved_changes_are_never_lost_silently(user_dirs):
         await pilot.click("#save")
         await wait_until(pilot, lambda: not app.is_running)
     assert (user_dirs / "prompts" / "translate.toml").read_text().endswith("# a note\n")
+
+
+@sync
+async def test_enter_on_the_unsaved_changes_dialog_cancels_and_saves_nothing(user_dirs):
+    app, _ = fake_app(prompt="qa")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        editor = app.query_one(EditPane)
+        editor.area.load_text(editor.area.text + "\n# half-typed")
+        app.guard_unsaved(lambda: app.open_prompt("sentiment"))
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.focused.id == "cancel"  # the safe choice is the default
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert app.composition.spec.name == "qa" and editor.dirty
+        assert not (user_dirs / "prompts" / "qa.toml").exists()  # no copy shadows the built-in
+        editor.area.load_text(editor.area.text + "\nkind = 3\n")  # not valid
+        app.guard_unsaved(lambda: app.open_prompt("sentiment"))
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.click("#save")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert not (user_dirs / "prompts" / "qa.toml").exists()  # refused, as on Ctrl+S
+        assert app.composition.spec.name == "qa"
+        assert any("not saved" in (n.title or "") for n in app._notifications)
 
 
 @sync

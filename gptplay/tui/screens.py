@@ -50,9 +50,13 @@ class HelpScreen(ModalScreen[None]):
 
 
 class ConfirmScreen(ModalScreen[str]):
-    """Unsaved changes: save, discard, or cancel (returns 'save', 'discard' or 'cancel')."""
+    """Unsaved changes: save, discard, or cancel (returns 'save', 'discard' or 'cancel').
+
+    Cancel is the default: an Enter pressed out of habit changes no file.
+    """
 
     BINDINGS = [Binding("escape", "dismiss('cancel')", "Cancel")]
+    AUTO_FOCUS = "#cancel"
 
     def __init__(self, message: str) -> None:
         super().__init__()
@@ -62,9 +66,9 @@ class ConfirmScreen(ModalScreen[str]):
         with Vertical(classes="modal"):
             yield Label(self.message)
             with Horizontal(classes="buttons"):
-                yield Button("Save", id="save", variant="primary")
+                yield Button("Save", id="save")
                 yield Button("Discard", id="discard", variant="error")
-                yield Button("Cancel", id="cancel")
+                yield Button("Cancel", id="cancel", variant="primary")
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
