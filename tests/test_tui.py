@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from textual.widgets import Input
 from tui_support import REPLY, SIZE, fake_app, idle, ready, sync, wait_until
 
 from gptplay.engine.fake import FakeEngine
 from gptplay.library import load_file
+from gptplay.tui import create_app
 from gptplay.tui.composer import DemoList
 from gptplay.tui.editor import EditPane
 from gptplay.tui.inspector import Inspector
@@ -261,3 +263,35 @@ async def test_help_screen_and_bad_parameter():
         await pilot.pause()
         assert engine.prompts == []  # refused, with the reason shown
         assert any("top-p" in n.message for n in app._notifications)
+
+
+@sync
+async def test_the_model_field_holds_a_name_that_loads_and_a_failed_load_keeps_the_model():
+    from gptplay.errors import ModelError
+
+    engine = FakeEngine(model_name="gemma-3-270m (Q4_K_M, embedded)")
+    asked: list[str | None] = []
+
+    def factory(model: str | None):
+        asked.append(model)
+        if model == "nope":
+            raise ModelError("Model file not found: nope")
+        return engine
+
+    app = create_app(factory, prompt="translate")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        field = app.query_one("#p-model", Input)
+        assert field.value == "" and field.tooltip == engine.model_name  # not the display name
+        field.focus()
+        await pilot.press("enter")  # unchanged: nothing is reloaded
+        await pilot.pause()
+        assert asked == [None] and app.engine is engine
+        field.value = "nope"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(asked) == 2 and app.engine is not None)
+        assert app.engine is engine and "kept" in str(app.query_one("#status").render())
+        assert field.value == ""  # back to the name of the model still loaded
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, idle(app))  # runs on the kept model
+        assert len(engine.prompts) == 1

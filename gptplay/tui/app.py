@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -82,6 +84,8 @@ class PlaygroundApp(SessionMixin, App[None]):
         self.composition: Composition | None = None
         self.generating = False
         self.state = "loading the model…"
+        self.loads = 0  # model loads started: only the latest one's result is taken
+        self.previous: tuple[str | None, Engine] | None = None  # kept while another loads
 
     # ---- layout -----------------------------------------------------------------
 
@@ -106,6 +110,17 @@ class PlaygroundApp(SessionMixin, App[None]):
         yield Static("", id="status")
         yield Footer()
 
+    def get_driver_class(self):
+        """On Linux and macOS, a driver that a model load cannot silence (see tui/terminal.py)."""
+        from textual.drivers.linux_driver import LinuxDriver
+
+        driver = super().get_driver_class()
+        if driver is LinuxDriver:
+            from gptplay.tui.terminal import OwnTerminalDriver
+
+            return OwnTerminalDriver
+        return driver
+
     def on_mount(self) -> None:
         # The model's worker thread needs the GIL back after every llama.cpp call; with
         # Python's default 5 ms hand-over it waits behind each repaint (bench/tui.py: 0.86x
@@ -129,35 +144,64 @@ class PlaygroundApp(SessionMixin, App[None]):
 
     # ---- the model --------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="model")
     def load_model(self, model: str | None) -> None:
-        """Load in a worker so the screen appears at once."""
-        try:
-            engine = self.engine_factory(model)
-        except GptplayError as exc:
-            self.call_from_thread(self._model_failed, exc)
-            return
-        self.call_from_thread(self._model_ready, engine)
+        """Load in a daemon thread: the screen appears at once, and quitting never waits.
 
-    def _model_ready(self, engine: Engine) -> None:
-        self.engine = engine
+        (A Textual thread worker runs in asyncio's executor, which the app's exit joins: a
+        Ctrl+Q during a load left the terminal in the app's screen and exited 120.)
+        """
+        self.loads += 1
+        threading.Thread(
+            target=self._load, args=(model, self.loads), name="gptplay-model", daemon=True
+        ).start()
+
+    def _load(self, model: str | None, ticket: int) -> None:
+        try:
+            result: Engine | GptplayError = self.engine_factory(model)
+        except GptplayError as exc:
+            result = exc
+        except Exception as exc:  # a thread's traceback would scribble over the screen
+            result = GptplayError(f"the model could not be loaded: {exc!r}")
+        if ticket != self.loads or not self.is_running:
+            return  # another model was asked for meanwhile, or the app has quit
+        with contextlib.suppress(RuntimeError):  # the app quit in between
+            self.call_from_thread(self._loaded, model, result)
+
+    def _loaded(self, model: str | None, result: Engine | GptplayError) -> None:
+        if isinstance(result, GptplayError):
+            self._model_failed(result)
+        else:
+            self._model_ready(model, result)
+
+    def _model_ready(self, model: str | None, engine: Engine) -> None:
+        self.model, self.engine, self.previous = model, engine, None
         self.state = "ready · Ctrl+R runs"
-        self.query_one(ParamsPanel).set_model(engine.model_name)
+        self.query_one(ParamsPanel).set_model(model, engine.model_name)
         self.query_one(ChatPane).set_engine(engine)
         self.show_status()
         self.query_one(PromptView).refresh_prompt(self.engine)
 
     def _model_failed(self, exc: GptplayError) -> None:
-        self.state = "no model"
-        self.show_status()
         self.notify(str(exc), title="model", severity="error", timeout=10)
+        if self.previous is None:
+            self.state = "no model"
+            self.show_status()
+            return
+        model, engine = self.previous
+        self._model_ready(model, engine)  # a failed load keeps the model that was loaded
+        self.state = f"kept {engine.model_name} (the other model did not load)"
+        self.show_status()
 
     @on(ParamsPanel.ModelRequested)
     def _model_requested(self, event: ParamsPanel.ModelRequested) -> None:
+        if event.model == self.model and self.engine is not None:
+            return  # Enter on the unchanged name: the model is already loaded
         self.action_cancel()
+        if self.engine is not None:
+            self.previous = (self.model, self.engine)
         self.engine = None
         self.query_one(ChatPane).set_engine(None)
-        self.state = f"loading {event.model}…"
+        self.state = f"loading {event.model or 'the model'}…"
         self.show_status()
         self.load_model(event.model)
 

@@ -44,9 +44,9 @@ class ParamsPanel(VerticalScroll):
     """Labelled inputs; ``params()`` reads them into validated SamplingParams."""
 
     class ModelRequested(Message):
-        """The user typed a model name and pressed Enter."""
+        """The user typed a model name and pressed Enter (None: the configured model)."""
 
-        def __init__(self, model: str) -> None:
+        def __init__(self, model: str | None) -> None:
             super().__init__()
             self.model = model
 
@@ -75,8 +75,12 @@ class ParamsPanel(VerticalScroll):
             self.query_one(f"#p-{name}", Input).value = "" if value is None else str(value)
         self.query_one("#p-stop", Input).value = join_stops(stop)
 
-    def set_model(self, name: str) -> None:
-        self.query_one("#p-model", Input).value = name
+    def set_model(self, name: str | None, shown: str) -> None:
+        """The name as asked for (so Enter reloads nothing), and the model's own name."""
+        field = self.query_one("#p-model", Input)
+        field.value = name or ""
+        field.tooltip = shown
+        self.border_subtitle = shown
 
     def values(self) -> dict[str, int | float | None]:
         """The numbers as typed; a UsageError names the field that is not a number."""
@@ -103,4 +107,4 @@ class ParamsPanel(VerticalScroll):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "p-model":
             event.stop()
-            self.post_message(self.ModelRequested(event.value.strip() or "default"))
+            self.post_message(self.ModelRequested(event.value.strip() or None))
