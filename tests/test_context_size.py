@@ -1,4 +1,4 @@
-"""--ctx: refused above the model's trained context before anything is allocated; a raise is said."""
+"""--ctx: refused above the trained context before anything is allocated; a raise is said."""
 
 from __future__ import annotations
 
