@@ -256,6 +256,9 @@ async def test_help_screen_and_bad_parameter():
         await ready(pilot)
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
+        await pilot.pause()
+        box = app.screen.query_one("#help-box")
+        assert box.region.width >= 100  # every key's description readable (it was 17 wide)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         app.query_one(ParamsPanel).query_one("#p-top_p").value = "1.5"

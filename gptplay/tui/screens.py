@@ -39,7 +39,9 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,question_mark,q", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        table = Table(title="gptplay tui · keys", show_header=False, box=None, padding=(0, 2))
+        table = Table(
+            title="gptplay tui · keys", show_header=False, box=None, padding=(0, 2), expand=True
+        )
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
         for keys, what in HELP:
