@@ -298,3 +298,28 @@ async def test_the_model_field_holds_a_name_that_loads_and_a_failed_load_keeps_t
         await pilot.press("ctrl+r")
         await wait_until(pilot, idle(app))  # runs on the kept model
         assert len(engine.prompts) == 1
+
+
+@sync
+async def test_demonstration_boxes_the_shots_button_the_stop_field_and_a_settled_status():
+    app, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        demos = app.query_one(DemoList)
+        demos.focus()
+        await pilot.press("alt+left")  # 2 of 10 included: the rest are off
+        await pilot.pause()
+        boxes = [demos.render_line(y).text[:3] for y in range(4)]
+        assert boxes[:2] == ["▐X▌"] * 2 and boxes[2:] == ["▐ ▌"] * 2  # on and off look apart
+        plus = app.query_one("#more").region.x
+        await pilot.press("alt+left", "alt+left")  # zero-shot: a shorter label
+        await pilot.pause()
+        assert app.query_one("#more").region.x == plus  # the + button stays put
+        stop = app.query_one("#p-stop", Input)
+        assert stop.placeholder == "none" and "\\n" in str(stop.tooltip)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, idle(app))
+        assert str(app.query_one("#status").render()).startswith(" done")
+        app.query_one("#q-english", Input).value = "cheese"  # a later action
+        await pilot.pause()
+        assert str(app.query_one("#status").render()).startswith(" ready · Ctrl+R runs")

@@ -37,6 +37,7 @@ from gptplay.tui.transcript import Transcript
 EngineFactory = Callable[[str | None], Engine]
 DEFAULT_PROMPT = "translate"
 GIL_SWITCH_S = 0.001  # see on_mount
+READY = "ready · Ctrl+R runs"
 
 
 class PlaygroundApp(SessionMixin, App[None]):
@@ -175,7 +176,7 @@ class PlaygroundApp(SessionMixin, App[None]):
 
     def _model_ready(self, model: str | None, engine: Engine) -> None:
         self.model, self.engine, self.previous = model, engine, None
-        self.state = "ready · Ctrl+R runs"
+        self.state = READY
         self.query_one(ParamsPanel).set_model(model, engine.model_name)
         self.query_one(ChatPane).set_engine(engine)
         self.show_status()
@@ -379,11 +380,23 @@ class PlaygroundApp(SessionMixin, App[None]):
 
     @on(LibraryPanel.Chosen)
     def _chosen(self, event: LibraryPanel.Chosen) -> None:
-        self.guard_unsaved(lambda: self.open_prompt(event.entry.name))
+        def open_it() -> None:
+            self.open_prompt(event.entry.name)
+            self.settle()
+
+        self.guard_unsaved(open_it)
 
     @on(Composer.Changed)
     def _changed(self) -> None:
         self.query_one(PromptView).refresh_prompt(self.engine)
+        self.settle()
+
+    def settle(self) -> None:
+        """After an edit or a newly opened prompt, the last run's word (done, interrupted,
+        back on the previous branch…) is stale: the state says what Ctrl+R would do now."""
+        if self.engine is not None and not self.generating and self.state != READY:
+            self.state = READY
+            self.show_status()
 
     @on(TabbedContent.TabActivated)
     def _tab(self, event: TabbedContent.TabActivated) -> None:

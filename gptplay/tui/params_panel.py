@@ -61,7 +61,9 @@ class ParamsPanel(VerticalScroll):
                 yield Input(id=f"p-{name}", placeholder=placeholder, compact=True)
         with Horizontal(classes="prow"):
             yield Label("stop", classes="pname")
-            yield Input(id="p-stop", placeholder="\\n,###", compact=True)
+            stop = Input(id="p-stop", placeholder="none", compact=True)
+            stop.tooltip = "stop sequences, comma-separated: \\n is a newline, \\, a comma"
+            yield stop
 
     def on_mount(self) -> None:
         self.border_title = "Parameters"
