@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Collection
 
 from rich.table import Table
@@ -11,32 +12,50 @@ from rich.text import Text
 from gptplay.engine.types import Completion, ScoredToken, TokenEvent
 from gptplay.errors import GptplayError
 
-# (lower bound of probability, style): the OpenAI Playground's idea, readable on dark and light.
+# (lower bound of probability, style): the OpenAI Playground's idea. Each colour is one of
+# the 256-colour palette's own (a 256-colour terminal shows it exactly) and each falls to a
+# different one of the 16 basic colours (green, cyan, yellow, red, magenta), so the five
+# bands stay five in truecolor, 256 and 16 colours (tests/test_render.py checks both).
 BANDS: tuple[tuple[float, str], ...] = (
-    (0.80, "on #1f3d1f"),
-    (0.50, "on #3d3d1a"),
-    (0.20, "on #5c4a14"),
-    (0.05, "on #6b2e0f"),
-    (0.00, "on #7a1414"),
+    (0.80, "on #005f00"),  # 256: 22, 16: green
+    (0.50, "on #00875f"),  # 256: 29, 16: cyan
+    (0.20, "on #875f00"),  # 256: 94, 16: yellow
+    (0.05, "on #870000"),  # 256: 88, 16: red
+    (0.00, "on #af005f"),  # 256: 125, 16: magenta
 )
+LABELS = ("≥80%", "50–80%", "20–50%", "5–20%", "<5%")
+# Under NO_COLOR (no-color.org) colours are dropped; text attributes take their place.
+NO_COLOR_BANDS = ("", "dim", "underline", "bold underline", "reverse")
+NO_COLOR_NAMES = ("plain", "dim", "underlined", "bold underlined", "reversed")
+
+
+def no_color() -> bool:
+    """Whether the user asked for no colour (NO_COLOR set and not empty)."""
+    return bool(os.environ.get("NO_COLOR"))
 
 
 def prob_style(logprob: float | None) -> str:
-    """The background style for a token of this log-probability ('' when unknown)."""
+    """The style for a token of this log-probability ('' when unknown)."""
     if logprob is None:
         return ""
+    styles = NO_COLOR_BANDS if no_color() else tuple(style for _, style in BANDS)
     p = math.exp(logprob)
-    for low, style in BANDS:
+    for (low, _), style in zip(BANDS, styles):
         if p >= low:
             return style
-    return BANDS[-1][1]
+    return styles[-1]
 
 
 def legend() -> Text:
-    """One line that explains the shading."""
+    """One line that explains the shading (under NO_COLOR, what stands in for it)."""
+    if no_color():
+        text = Text("probability (NO_COLOR: attributes for colours): ", style="")
+        for style, label, name in zip(NO_COLOR_BANDS, LABELS, NO_COLOR_NAMES):
+            text.append(f"{label} {name}", style=style)
+            text.append("  ")
+        return text
     text = Text("probability: ", style="dim")
-    labels = ("≥80%", "50–80%", "20–50%", "5–20%", "<5%")
-    for (_, style), label in zip(BANDS, labels):
+    for (_, style), label in zip(BANDS, LABELS):
         text.append(f" {label} ", style=style)
         text.append(" ")
     return text
