@@ -76,11 +76,19 @@ def pct(logprob: float | None) -> str:
 
 
 def alternatives_table(events: list[TokenEvent] | tuple[TokenEvent, ...], k: int) -> Table:
-    """Each generated token with its probability and its top-k alternatives."""
-    table = Table(title="Top alternatives", show_lines=False, header_style="bold")
+    """Each generated token with its probability and its top-k alternatives.
+
+    Tokens that carry a post-sampler probability (``--sampled``) get a second column,
+    ``sampled``: the token's probability in the distribution it was drawn from.
+    """
+    sampled = any(e.sampled_logprob is not None for e in events)
+    title = "Top alternatives" if k else "Tokens"
+    table = Table(title=title, show_lines=False, header_style="bold")
     table.add_column("#", justify="right", style="dim")
     table.add_column("token")
     table.add_column("p", justify="right")
+    if sampled:
+        table.add_column("sampled", justify="right")
     for i in range(k):
         table.add_column(f"alt {i + 1}")
     for n, event in enumerate(e for e in events if e.id >= 0):
@@ -96,6 +104,7 @@ def alternatives_table(events: list[TokenEvent] | tuple[TokenEvent, ...], k: int
                 style=prob_style(event.logprob),
             ),
             pct(event.logprob),
+            *([pct(event.sampled_logprob)] if sampled else []),
             *cells,
         )
     return table

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -138,3 +139,14 @@ def test_tokens_shows_bos_as_a_control_token_and_the_alternatives_bytes(model_pa
     assert "2 tokens of a" in table.stdout
     one = run_cli("tokens", "--no-bos", "Hi")
     assert "1 token of a" in one.stdout
+
+
+def test_sampled_shows_the_post_sampler_probability_beside_the_models(model_path):
+    sampled = run_cli("complete", "-n", "4", "--seed", "1", "--alts", "2", "--sampled", "Hello")
+    assert sampled.returncode == 0, sampled.stderr
+    header = next(line for line in sampled.stderr.splitlines() if "token" in line and "p" in line)
+    assert re.search(r"\bp\b.*\bsampled\b.*alt 1", header)
+    rows = [line for line in sampled.stderr.splitlines() if re.match(r"│\s+\d+ │", line)]
+    assert len(rows) == 4 and all(len(re.findall(r"\d+\.\d%", row)) >= 4 for row in rows)
+    alone = run_cli("complete", "-n", "2", "--seed", "1", "--sampled", "Hello")
+    assert "sampled" in alone.stderr  # --sampled without --alts still shows its column
