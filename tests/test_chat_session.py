@@ -98,7 +98,7 @@ def test_old_turns_are_dropped_to_fit_but_never_the_preamble_or_examples():
         dropped += reply.prompt.dropped
         assert len(reply.prompt.ids) <= engine.n_ctx - PARAMS.max_tokens
         assert reply.prompt.text.startswith("The following is a conversation with Assistant")
-        assert "User: Goodbye!\nAssistant: Goodbye! Have a lovely day." in reply.prompt.text
+        assert "Assistant: How about Smokey, Pebble or Ash?" in reply.prompt.text
         assert reply.prompt.text.endswith(f"User: message {n} {'y' * 40}\nAssistant:")
     assert dropped > 0 and s.conversation.context_start == dropped
     assert len(s.conversation.messages) == 16  # dropped from the context, not from the chat
