@@ -7,84 +7,62 @@ with tomlkit so the user's comments and layout survive a change of one value.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptplay.errors import GptplayError
 from gptplay.fileio import atomic_write
 from gptplay.paths import config_dir
+from gptplay.settings import BY_NAME, SettingError, names_for, validate
+from gptplay.settings.schema import CONFIG, MODEL
+from gptplay.settings.schema import SAMPLING as SAMPLING_GROUP
 
 CONFIG_NAME = "config.toml"
 
-TEMPLATE = """\
-# gptplay configuration. Flags override these values; these override the built-in defaults.
-# Check it with `gptplay config show`; edit it with `gptplay config edit`.
+def _template() -> str:
+    """The commented config a new user starts from: every setting of the table, commented out."""
+    import json
 
-# The model used when --model is not given: a .gguf path, "default" (the embedded
-# Gemma 3 270M), an alias below, or OWNER/REPO[:FILE_OR_QUANT] from the Hugging Face Hub.
-# model = "default"
+    def line(name: str) -> str:
+        s = BY_NAME[name]
+        value = s.example if s.example is not None else s.default
+        shown = json.dumps(list(value) if isinstance(value, tuple) else value)
+        return f"# {name} = {shown}".ljust(26) + f"# {s.help}"
 
-# ctx = 4096          # context size in tokens
-# threads = 4         # CPU threads (default: all cores)
-# gpu_layers = 0      # layers to offload to a GPU, -1 for all
-# model_dirs = ["~/models"]   # folders of .gguf files shown by `gptplay models list`
-
-[aliases]
-# gemma-it = "unsloth/gemma-3-270m-it-GGUF:Q4_K_M"
-
-[sampling]
-# temperature = 0.8
-# top_k = 40
-# top_p = 0.95
-# min_p = 0.05
-# repeat_penalty = 1.0
-# presence_penalty = 0.0
-# frequency_penalty = 0.0
-# max_tokens = 128
-# stop = ["\\n\\n"]
-# seed = 42
-"""
-
-Check = Callable[[object], bool]
-
-
-def _int(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    top = [line(n) for n in names_for(CONFIG, MODEL) if n != "model"]
+    sampling = [line(n) for n in names_for(CONFIG, SAMPLING_GROUP)]
+    return "\n".join([
+        "# gptplay configuration. Flags override these values; these override the built-in "
+        "defaults.",
+        "# Check it with `gptplay config show --effective`; edit it with `gptplay config edit`.",
+        "",
+        "# The model used when --model is not given: a .gguf path, \"default\" (the embedded",
+        "# Gemma 3 270M), an alias below, or OWNER/REPO[:FILE_OR_QUANT] from the Hugging Face Hub.",
+        '# model = "default"',
+        "",
+        *top,
+        '# model_dirs = ["~/models"]   # folders of .gguf files shown by `gptplay models list`',
+        "",
+        "[aliases]",
+        '# gemma-it = "unsloth/gemma-3-270m-it-GGUF:Q4_K_M"',
+        "",
+        "[sampling]",
+        *sampling,
+        "",
+    ])  # fmt: skip
 
 
-def _num(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+TEMPLATE = _template()
 
 
 def _str(v: object) -> bool:
     return isinstance(v, str) and v.strip() != ""
 
 
-def _strs(v: object) -> bool:
-    return isinstance(v, list) and all(isinstance(s, str) and s for s in v)
-
-
-# key: (type check, type name, range check, rule)
-TOP: dict[str, tuple[Check, str, Check, str]] = {
-    "model": (_str, "a non-empty string", lambda v: True, ""),
-    "ctx": (_int, "an integer", lambda v: v >= 16, "must be >= 16"),
-    "threads": (_int, "an integer", lambda v: v >= 1, "must be >= 1"),
-    "gpu_layers": (_int, "an integer", lambda v: v >= -1, "must be >= -1 (-1: all layers)"),
-    "model_dirs": (_strs, "a list of non-empty strings", lambda v: True, ""),
-}
-SAMPLING: dict[str, tuple[Check, str, Check, str]] = {
-    "temperature": (_num, "a number", lambda v: v >= 0, "must be >= 0"),
-    "top_k": (_int, "an integer", lambda v: v >= 0, "must be >= 0 (0 turns it off)"),
-    "top_p": (_num, "a number", lambda v: 0 < v <= 1, "must be in (0, 1]"),
-    "min_p": (_num, "a number", lambda v: 0 <= v <= 1, "must be in [0, 1]"),
-    "repeat_penalty": (_num, "a number", lambda v: v > 0, "must be > 0 (1 turns it off)"),
-    "presence_penalty": (_num, "a number", lambda v: -2 <= v <= 2, "must be in [-2, 2]"),
-    "frequency_penalty": (_num, "a number", lambda v: -2 <= v <= 2, "must be in [-2, 2]"),
-    "max_tokens": (_int, "an integer", lambda v: v >= 1, "must be >= 1"),
-    "stop": (_strs, "a list of non-empty strings", lambda v: True, ""),
-    "seed": (_int, "an integer", lambda v: 0 <= v < 2**32, "must be in [0, 2**32)"),
-}
+# config.toml's keys: the settings table's model settings at the top, its sampling
+# settings in [sampling] (gptplay.settings), plus what only the config has.
+TOP: tuple[str, ...] = (*names_for(CONFIG, MODEL), "model_dirs")
+SAMPLING: tuple[str, ...] = names_for(CONFIG, SAMPLING_GROUP)
 TABLES = ("aliases", "sampling")
 ALIAS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -105,6 +83,7 @@ class Config:
     model_dirs: tuple[Path, ...] = ()
     aliases: dict[str, str] = field(default_factory=dict)
     sampling: dict[str, object] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict, compare=False)  # setting -> its line
 
 
 def config_path() -> Path:
@@ -147,14 +126,14 @@ def parse_config(text: str, path: Path) -> Config:
             continue
         if key not in TOP:
             raise where.error("", key, f"unknown setting '{key}'", _known(list(TOP) + list(TABLES)))
-        values[key] = _checked(where, "", key, value, TOP[key])
+        values[key] = _checked(where, "", key, value)
     sampling = {}
     for key, value in data.get("sampling", {}).items():
         if key not in SAMPLING:
             raise where.error(
                 "sampling", key, f"unknown sampling setting '{key}'", _known(SAMPLING)
             )
-        sampling[key] = _checked(where, "sampling", key, value, SAMPLING[key])
+        sampling[key] = _checked(where, "sampling", key, value)
     aliases = {}
     for name, value in data.get("aliases", {}).items():
         if not ALIAS_NAME.match(name) or name == "default":
@@ -166,17 +145,22 @@ def parse_config(text: str, path: Path) -> Config:
             raise where.error("aliases", name, f"alias '{name}' must name a model (a string)")
         aliases[name] = value
     dirs = tuple(Path(d).expanduser() for d in values.pop("model_dirs", []))
-    return Config(path=path, model_dirs=dirs, aliases=aliases, sampling=sampling, **values)
+    lines = {key: where.find("", key)[0] for key in values}
+    lines.update({key: where.find("sampling", key)[0] for key in sampling})
+    return Config(path, model_dirs=dirs, aliases=aliases, sampling=sampling, lines=lines, **values)
 
 
-def _checked(where: _Locator, table: str, key: str, value, spec) -> object:
-    is_type, type_name, in_range, rule = spec
+def _checked(where: _Locator, table: str, key: str, value) -> object:
+    """The value checked by the settings table (model_dirs: a list of folder names)."""
     label = f"{table}.{key}" if table else key
-    if not is_type(value):
-        raise where.error(table, key, f"{label} must be {type_name}, not {value!r}")
-    if not in_range(value):
-        raise where.error(table, key, f"{label} = {value!r} is out of range: {rule}")
-    return tuple(value) if isinstance(value, list) else value
+    if key == "model_dirs":
+        if not (isinstance(value, list) and all(_str(v) for v in value)):
+            raise where.error(table, key, f"{label} must be a list of non-empty strings")
+        return tuple(value)
+    try:
+        return validate(key, value)
+    except SettingError as exc:
+        raise where.error(table, key, exc.describe(label)) from None
 
 
 def _known(keys) -> str:

@@ -12,6 +12,23 @@ import pytest
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
+MODEL_FIXTURES = {"model_path", "engine", "reference"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Every test that loads the real model must say so with @pytest.mark.model."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("model") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests load the real model but lack @pytest.mark.model: " + ", ".join(unmarked)
+        )
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
     """One cache (the assembled embedded model) for the whole session, never the user's."""

@@ -32,6 +32,7 @@ def test_help_is_fast_and_lists_commands():
     assert time.perf_counter() - start >= 0  # speed is a benchmark's job; this checks imports
 
 
+@pytest.mark.model
 def test_json_lines_schema(model_path):
     proc = run_cli("complete", PROMPT, "--json", "--temperature", "0", "-n", "8", "--seed", "5")
     assert proc.returncode == 0, proc.stderr
@@ -48,6 +49,7 @@ def test_json_lines_schema(model_path):
     assert "".join(r["text"] for r in tokens) == summary["text"]
 
 
+@pytest.mark.model
 def test_plain_output_alternatives_and_seed_report(model_path):
     proc = run_cli("complete", PROMPT, "--temperature", "0", "-n", "6", "--alts", "3")
     assert proc.returncode == 0, proc.stderr
@@ -55,11 +57,13 @@ def test_plain_output_alternatives_and_seed_report(model_path):
     assert "Top alternatives" in proc.stderr and "seed" in proc.stderr
 
 
+@pytest.mark.model
 def test_stdin_prompt(model_path):
     proc = run_cli("complete", "-", "--temperature", "0", "-n", "4", "--no-probs", input=PROMPT)
     assert proc.returncode == 0 and "Berlin" in proc.stdout
 
 
+@pytest.mark.model
 def test_tokens_with_probs(model_path):
     proc = run_cli("tokens", "Hello 世界", "--probs", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -79,12 +83,14 @@ def test_not_a_gguf(tmp_path):
     assert_clean_error(run_cli("complete", "hi", "--model", str(bad)), "not a GGUF")
 
 
+@pytest.mark.model
 def test_truncated_gguf(tmp_path, model_path):
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(model_path.read_bytes()[: 4 * 1024 * 1024])
     assert_clean_error(run_cli("complete", "hi", "--model", str(cut)), "could not load", "cut.gguf")
 
 
+@pytest.mark.model
 def test_prompt_longer_than_context(model_path):
     proc = run_cli("complete", "word " * 400, "--ctx", "256")
     assert_clean_error(proc, "402 tokens but the context holds 256")
@@ -100,6 +106,7 @@ def test_out_of_range_flags(flag, value):
     assert_clean_error(proc, flag)
 
 
+@pytest.mark.model
 def test_ctrl_c_keeps_output_and_exits_130(model_path, cache_dir):
     env = {**os.environ, "GPTPLAY_CACHE_DIR": str(cache_dir)}
     proc = subprocess.Popen(

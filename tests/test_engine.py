@@ -37,6 +37,7 @@ def full_logprobs(reference, ids: list[int], n_first: int, step: int = 1) -> np.
     return log_softmax(rows)
 
 
+@pytest.mark.model
 def test_greedy_matches_llama_cpp_python(engine, reference):
     events = list(engine.stream(PROMPT, GREEDY))
     ids = [e.id for e in events]
@@ -44,6 +45,7 @@ def test_greedy_matches_llama_cpp_python(engine, reference):
     assert len(ids) > 3
 
 
+@pytest.mark.model
 def test_logprobs_equal_an_independent_log_softmax(engine, reference):
     # A cached prompt re-evaluates its last token alone, and llama.cpp's kernels round a
     # one-token batch differently (about 0.01 nats): compare a fresh evaluation.
@@ -65,6 +67,7 @@ def test_logprobs_equal_an_independent_log_softmax(engine, reference):
         assert lps == sorted(lps, reverse=True)
 
 
+@pytest.mark.model
 def test_sampled_tokens_are_consistent_with_alternatives(engine):
     params = SamplingParams(temperature=1.0, top_k=5, max_tokens=16, seed=7)
     for event in engine.stream(PROMPT, params, top=5, sampled=True):
@@ -73,6 +76,7 @@ def test_sampled_tokens_are_consistent_with_alternatives(engine):
         assert event.sampled_logprob >= event.logprob - 1e-6  # truncation concentrates mass
 
 
+@pytest.mark.model
 def test_same_seed_same_text_and_seed_is_reported(engine):
     params = SamplingParams(temperature=1.0, max_tokens=20, seed=1234)
     a = engine.stream(PROMPT, params).run()
@@ -82,6 +86,7 @@ def test_same_seed_same_text_and_seed_is_reported(engine):
     assert 0 <= fresh.seed < 2**32
 
 
+@pytest.mark.model
 def test_multibyte_text_streams_exactly(engine):
     prompt = "中文：我喜欢吃苹果。\n中文：今天天气很好。\n中文："
     completion = engine.stream(prompt, SamplingParams(temperature=0.0, max_tokens=40)).run()
@@ -91,6 +96,7 @@ def test_multibyte_text_streams_exactly(engine):
     assert "\ufffd" not in completion.text
 
 
+@pytest.mark.model
 def test_stop_sequence_split_across_tokens(engine):
     free = engine.stream(PROMPT, GREEDY).run()
     texts = [e.text for e in free.events]
@@ -107,6 +113,7 @@ def test_stop_sequence_split_across_tokens(engine):
     assert len(stopped.text) >= len(before)
 
 
+@pytest.mark.model
 def test_cancel_between_tokens(engine):
     seen = []
     stream = engine.stream(
@@ -117,6 +124,7 @@ def test_cancel_between_tokens(engine):
     assert len(seen) == 3 and stream.completion.finish_reason == "cancelled"
 
 
+@pytest.mark.model
 def test_prompt_longer_than_context_names_both_counts(engine):
     long_prompt = "word " * 3000
     with pytest.raises(ContextOverflowError) as info:
@@ -124,6 +132,7 @@ def test_prompt_longer_than_context_names_both_counts(engine):
     assert "2048" in str(info.value) and str(len(engine.tokenize(long_prompt))) in str(info.value)
 
 
+@pytest.mark.model
 def test_score_equals_independent_logprobs(engine, reference):
     context = "Review: a gorgeous, witty film.\nSentiment:"
     for continuation in (" positive", " negative", " positive and warm"):
@@ -144,6 +153,7 @@ def test_score_equals_independent_logprobs(engine, reference):
             assert [a.id for a in tok.top] == list(np.argsort(-row)[:3])
 
 
+@pytest.mark.model
 def test_score_reuses_the_cached_prefix(engine):
     context = "Review: a dull, lifeless remake.\nSentiment:"
     engine.reset()
@@ -155,6 +165,7 @@ def test_score_reuses_the_cached_prefix(engine):
     assert again[0].logprob == pytest.approx(fresh[0].logprob, abs=0.1)
 
 
+@pytest.mark.model
 def test_generation_after_scoring_is_unchanged(engine):
     before = engine.stream(PROMPT, GREEDY).run().text
     engine.score(PROMPT, " Berlin")

@@ -15,11 +15,12 @@ from tests.conftest import run_cli
 GEMMA3_LAYOUT = "▒▒▒▒▒█▒▒▒▒▒█▒▒▒▒▒█"
 
 
+@pytest.mark.model
 def test_embedded_model_metadata(model_path, engine):
     import llama_cpp
 
     info = read_gguf(model_path)
-    model = engine._llm._model.model
+    model = engine._loaded.model
     assert info.architecture == "gemma3" and info.quantization == "Q4_K_M"
     assert info.n_layers == 18 == llama_cpp.llama_model_n_layer(model)
     assert info.vocab_size == 262_144 == engine.n_vocab
@@ -107,6 +108,7 @@ def test_corrupt_files_raise_model_error(tmp_path, content, why):
         read_gguf(bad)
 
 
+@pytest.mark.model
 def test_truncated_model_is_reported_by_info_and_by_complete(tmp_path, model_path):
     cut = tmp_path / "cut.gguf"
     with model_path.open("rb") as src:
@@ -121,6 +123,7 @@ def test_truncated_model_is_reported_by_info_and_by_complete(tmp_path, model_pat
     assert proc.returncode == 1 and "Model file not found" in proc.stderr
 
 
+@pytest.mark.model
 def test_models_info_cli(model_path):
     proc = run_cli("models", "info")
     assert proc.returncode == 0, proc.stderr

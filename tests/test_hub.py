@@ -88,6 +88,7 @@ def test_split_gguf_is_one_choice_opened_at_its_first_part():
     assert select(choices, "Q4_K_M", REPO).file == "big/m-Q4_K_M-00001-of-00003.gguf"
 
 
+@pytest.mark.model
 def test_resolves_from_the_cache_offline(hub, model_path):
     link = add_file(hub, REPO, "tiny-Q4_K_M.gguf", model_path)
     add_file(hub, REPO, "tiny-Q8_0.gguf", b"GGUF not really")
@@ -98,12 +99,14 @@ def test_resolves_from_the_cache_offline(hub, model_path):
         resolve_model(REPO, Config())
 
 
+@pytest.mark.model
 def test_follows_refs_main_not_an_older_snapshot(hub, model_path):
     add_file(hub, REPO, "tiny-Q8_0.gguf", b"old", rev="1" * 40)
     newest = add_file(hub, REPO, "tiny-Q4_K_M.gguf", model_path)  # refs/main -> REV
     assert resolve_model(REPO, Config()).path == newest
 
 
+@pytest.mark.model
 def test_missing_blob_is_not_cached(hub, model_path):
     link = add_file(hub, REPO, "tiny-Q4_K_M.gguf", model_path)
     blob = link.parent / os.readlink(link)
@@ -123,6 +126,7 @@ def test_not_cached_offline_says_exactly_that(hub):
     assert "gptplay models pull acme/absent-GGUF" in err.value.hint
 
 
+@pytest.mark.model
 def test_cached_repo_without_the_asked_quant_offline_lists_what_is_cached(hub, model_path):
     add_file(hub, REPO, "tiny-Q4_K_M.gguf", model_path)
     with pytest.raises(ModelError, match="No GGUF in acme/tiny-GGUF matches 'Q8_0'") as err:
@@ -130,6 +134,7 @@ def test_cached_repo_without_the_asked_quant_offline_lists_what_is_cached(hub, m
     assert "tiny-Q4_K_M.gguf" in err.value.message
 
 
+@pytest.mark.model
 def test_aliases_resolve_and_loops_are_caught(hub, model_path, tmp_path):
     add_file(hub, REPO, "tiny-Q4_K_M.gguf", model_path)
     config = Config(path=tmp_path / "config.toml", aliases={"t": f"{REPO}:Q4_K_M", "e": "default"})
@@ -141,6 +146,7 @@ def test_aliases_resolve_and_loops_are_caught(hub, model_path, tmp_path):
         resolve_model("a", looped)
 
 
+@pytest.mark.model
 def test_unknown_name_lists_what_is_available(hub, model_path):
     add_file(hub, REPO, "tiny-Q4_K_M.gguf", model_path)
     with pytest.raises(ModelError) as err:
@@ -148,6 +154,7 @@ def test_unknown_name_lists_what_is_available(hub, model_path):
     assert err.value.message == f"Unknown model 'nonesuch'. Available: default, mine, {REPO}."
 
 
+@pytest.mark.model
 def test_cli_runs_a_cached_hub_model_and_lists_it(hub, model_path):
     add_file(hub, REPO, "tiny-Q4_K_M.gguf", model_path)
     proc = run_cli(
@@ -165,6 +172,7 @@ def test_cli_runs_a_cached_hub_model_and_lists_it(hub, model_path):
     assert rows[1]["quantization"] == "Q4_K_M" and rows[1]["size"] == model_path.stat().st_size
 
 
+@pytest.mark.model
 def test_cli_unknown_and_uncached_models_fail_cleanly(hub, model_path):
     proc = run_cli("complete", "hi", "-m", "nonesuch", env=hub_env(hub))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
@@ -250,6 +258,7 @@ def test_hub_errors_become_one_readable_line(hub, monkeypatch):
     )
 
 
+@pytest.mark.model
 def test_model_dirs_are_listed_and_resolve_by_bare_name(hub, model_path, tmp_path, user_dirs):
     folder = tmp_path / "ggufs"
     folder.mkdir()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gptplay.cli import options as o
-from gptplay.cli.defaults import Once, offload_message, report_offload
+from gptplay.cli.notices import Once, offload_message, report_offload
 from gptplay.engine.offload import gpu_offload_supported, offload_of, plan, reinstall_command
+from gptplay.settings import Layer, resolve
 from tests.conftest import run_cli
 
 CUDA = 'CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir llama-cpp-python'
@@ -47,9 +48,11 @@ def test_warning_is_shown_once_but_offload_reports_every_load():
     assert seen[1:] == [("offloaded 8/19 layers to the GPU", False)] * 2
 
 
+@pytest.mark.model
 def test_real_engine_offload_state(model_path):
     shown: list[tuple[str, bool]] = []
-    engine = o.load(o.ModelOptions(model="default", n_ctx=256, gpu_layers=-1), notify=None)
+    settings = resolve([Layer("flag", {"model": "default", "ctx": 256, "gpu_layers": -1})])
+    engine = o.load(settings, notify=lambda text, warning: None)
     found = offload_of(engine)
     assert found.total == 19 and found.requested == -1
     assert found.supported == gpu_offload_supported()
@@ -59,6 +62,7 @@ def test_real_engine_offload_state(model_path):
 
 
 @pytest.mark.skipif("gpu_offload_supported()", reason="this build can offload to a GPU")
+@pytest.mark.model
 def test_cli_warns_once_and_runs_on_the_cpu(model_path):
     proc = run_cli("complete", "The capital of France is", "-n", "3", "--gpu-layers", "-1")
     assert proc.returncode == 0, proc.stderr
@@ -69,6 +73,7 @@ def test_cli_warns_once_and_runs_on_the_cpu(model_path):
 
 
 @pytest.mark.skipif("gpu_offload_supported()", reason="this build can offload to a GPU")
+@pytest.mark.model
 def test_cli_warning_names_the_config_when_it_asked(user_dirs, model_path):
     user_dirs.mkdir(parents=True, exist_ok=True)
     (user_dirs / "config.toml").write_text("gpu_layers = 10\n")

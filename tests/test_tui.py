@@ -275,7 +275,8 @@ async def test_the_model_field_holds_a_name_that_loads_and_a_failed_load_keeps_t
     engine = FakeEngine(model_name="gemma-3-270m (Q4_K_M, embedded)")
     asked: list[str | None] = []
 
-    def factory(model: str | None):
+    def factory(settings):
+        model = settings["model"] if settings["model"] != "default" else None
         asked.append(model)
         if model == "nope":
             raise ModelError("Model file not found: nope")

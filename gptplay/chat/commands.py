@@ -7,15 +7,32 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator
-from dataclasses import fields, replace
+from dataclasses import replace
 
 from gptplay.chat.session import ChatSession
 from gptplay.chat.templates import ChatFormat
+from gptplay.engine.stops import unescape
 from gptplay.engine.types import SamplingParams, TokenEvent
 from gptplay.errors import UsageError
 from gptplay.render import plural
+from gptplay.settings import (
+    Layer,
+    SettingError,
+    SettingsStack,
+    names_for,
+    parse_text,
+    prompt_layer,
+)
+from gptplay.settings.schema import SAMPLING, SESSION
 
-SETTABLE = ("top",) + tuple(f.name for f in fields(SamplingParams))
+SETTABLE = ("top",) + names_for(SESSION, SAMPLING)
+
+def _wrap(text: str, width: int = 66) -> str:
+    """Break a long list of names onto lines of about ``width`` characters."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
 
 # (command, usage, what it does): each front end lists the ones it supports
 COMMANDS = (
@@ -25,9 +42,11 @@ COMMANDS = (
     (
         "set",
         "/set [KEY=VALUE]",
-        "show or change settings: temperature, top_k, top_p, min_p, max_tokens,\n"
-        "seed (a number or none), repeat_penalty, presence_penalty,\n"
-        "frequency_penalty, top (alternatives computed per token),\n"
+        _wrap(
+            "show or change settings: "
+            + ", ".join(n for n in SETTABLE if n not in ("stop", "seed", "top"))
+        )
+        + ",\nseed (a number or none), top (alternatives computed per token),\n"
         "stop (one stop sequence, \\n for a newline; default: the template's)",
     ),
     ("probs", "/probs on|off", "shade replies by probability (and compute alternatives) or not"),
@@ -68,10 +87,16 @@ def parse(line: str, known: Iterable[str]) -> tuple[str, str] | None:
     return name, arg.strip()
 
 
-def default_params(fmt: ChatFormat) -> SamplingParams:
-    """llama.cpp's defaults overridden by the scaffold's own [params]."""
-    known = {f.name for f in fields(SamplingParams)} - {"stop"}
-    return replace(SamplingParams(), **{k: v for k, v in fmt.params.items() if k in known})
+def format_layer(fmt: ChatFormat) -> Layer:
+    """A chat format's [params] and stop sequences: the prompt layer of a chat's settings."""
+    spec = getattr(fmt, "spec", None)  # a scaffold is a prompt file; a template is not
+    where = str(spec.source) if spec is not None and spec.source else fmt.name
+    return prompt_layer(fmt.params, fmt.stop, where)
+
+
+def default_params(fmt: ChatFormat, layers: SettingsStack | None = None) -> SamplingParams:
+    """The chat's sampling: default < config.toml < the format's [params] < flags."""
+    return (layers or SettingsStack()).resolve(format_layer(fmt)).sampling()
 
 
 def apply_set(session: ChatSession, arg: str) -> None:
@@ -121,19 +146,16 @@ def strip_lead(events: Iterable[TokenEvent]) -> Iterator[tuple[TokenEvent, str]]
 def _with(params: SamplingParams, key: str, value: str) -> SamplingParams:
     """``params`` with one setting changed and checked (a UsageError naming it otherwise)."""
     if key == "stop":
-        from gptplay.engine.stops import unescape  # the same escapes as --stop
-
         new: object = () if value.lower() in ("", "default") else (unescape(value),)
-    elif key == "seed" and value.lower() in ("none", "random", ""):
-        new = None
     else:
-        new = number(key, value, int if key in ("top_k", "max_tokens", "seed") else float)
-    changed = replace(params, **{key: new})
-    try:
-        changed.validate()
-    except UsageError as exc:
-        raise UsageError(f"/set {key}={value}: {exc.message.split(': ', 1)[-1]}") from None
-    return changed
+        try:
+            new = parse_text(key, value)
+        except SettingError as exc:
+            reason = exc.describe(key).split(" is out of range: ", 1)[-1]
+            if not exc.out_of_range:
+                reason = f"expected {exc.reason}"
+            raise UsageError(f"/set {key}={value}: {reason}.") from None
+    return replace(params, **{key: new})
 
 
 def number(key: str, value: str, kind: type) -> int | float:

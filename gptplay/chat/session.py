@@ -11,6 +11,7 @@ from gptplay.chat.templates import ChatFormat
 from gptplay.engine.base import CancelCheck, Engine, Stream
 from gptplay.engine.types import Completion, SamplingParams, TokenEvent
 from gptplay.errors import GptplayError
+from gptplay.settings import Resolved
 
 # When the context is full, drop this share of it beyond what is needed, so the next few
 # turns fit without dropping again (each drop changes the prefix: a full re-evaluation).
@@ -92,8 +93,10 @@ class ChatSession:
         top: int = 5,
         probs: bool = True,
         conversation: Conversation | None = None,
+        settings: Resolved | None = None,
     ) -> None:
         self.engine = engine
+        self.settings = settings  # what ``params`` were resolved from (for a run's record)
         self.format = fmt
         self.params = params
         self.top = top
@@ -225,19 +228,15 @@ class ChatSession:
         self.last_prompt = None
         self.retries = 0
 
+    def resolved(self) -> Resolved:
+        """Every setting of the next reply, `/set` changes included, with their origins."""
+        from gptplay.settings import resolve
+
+        return (self.settings or resolve(())).with_params(self.params)
+
     def meta(self) -> dict:
         """What a saved file records besides the turns: model, format and sampling."""
-        p = self.params
-        return {
-            "model": self.engine.model_name,
-            "template": self.format.name,
-            "params": {
-                "temperature": p.temperature,
-                "top_k": p.top_k,
-                "top_p": p.top_p,
-                "min_p": p.min_p,
-                "repeat_penalty": p.repeat_penalty,
-                "max_tokens": p.max_tokens,
-                "seed": p.seed,
-            },
-        }
+        from gptplay.settings import SAMPLING_NAMES
+
+        params = {n: getattr(self.params, n) for n in SAMPLING_NAMES if n != "stop"}
+        return {"model": self.engine.model_name, "template": self.format.name, "params": params}

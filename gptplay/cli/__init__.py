@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sys
 
-import typer
-
+from gptplay.cli.help import App
 from gptplay.errors import GptplayError
 
-app = typer.Typer(
+app = App(
     name="gptplay",
     help="A terminal playground for prompting language models: zero/one/few-shot prompts, "
     "chat, and every token's probability.",

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from gptplay.cli import options as o
-from gptplay.cli.fewshot import DEFAULTS, LibraryOpt, _maybe
+from gptplay.cli.fewshot import LibraryOpt
 from gptplay.errors import UsageError
 
 CHAT = "Chat"
@@ -59,21 +59,9 @@ def chat(
         bool,
         typer.Option("--json", help="Piped input: JSON Lines (prompt, tokens, summary)."),
     ] = False,
-    model: o.ModelOpt = None,
-    ctx: o.CtxOpt = 4096,
-    threads: o.ThreadsOpt = None,
-    gpu_layers: o.GpuLayersOpt = 0,
     verbose: o.VerboseOpt = False,
-    temperature: _maybe(o.TemperatureOpt) = None,
-    top_k: _maybe(o.TopKOpt) = None,
-    top_p: _maybe(o.TopPOpt) = None,
-    min_p: _maybe(o.MinPOpt) = None,
-    repeat_penalty: _maybe(o.RepeatOpt) = None,
-    presence_penalty: _maybe(o.PresenceOpt) = None,
-    frequency_penalty: _maybe(o.FrequencyOpt) = None,
-    max_tokens: _maybe(o.MaxTokensOpt) = None,
-    stop: o.StopOpt = None,
-    seed: o.SeedOpt = None,
+    *,
+    flags: o.Flags,
 ) -> None:
     """Chat with the model: replies stream, shaded by probability; /help lists the commands.
 
@@ -82,17 +70,8 @@ def chat(
     terminal, the whole input is one message: the reply is printed and the command exits.
     """
     from gptplay.chat import ChatSession, Conversation, choose_format
+    from gptplay.chat.commands import format_layer
 
-    given = {
-        "temperature": temperature,
-        "top_k": top_k,
-        "top_p": top_p,
-        "min_p": min_p,
-        "repeat_penalty": repeat_penalty,
-        "presence_penalty": presence_penalty,
-        "frequency_penalty": frequency_penalty,
-        "max_tokens": max_tokens,
-    }
     interactive = sys.stdin.isatty()
     if json_out and interactive:
         raise UsageError(
@@ -111,11 +90,11 @@ def chat(
             "cannot follow it.",
             hint="answer it in the chat: gptplay chat --load FILE, then /retry.",
         )
-    engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
+    settings = flags.settings()  # the model settings, before the format is known
+    engine = flags.load(settings, verbose=verbose)
     fmt = choose_format(engine, template, library)
-    merged = {**DEFAULTS, **fmt.params, **{k: v for k, v in given.items() if v is not None}}
-    seed = seed if seed is not None else fmt.params.get("seed")
-    params = o.sampling_from(merged, stop, seed)
+    settings = flags.settings(format_layer(fmt))
+    params = settings.sampling()
     session = ChatSession(
         engine,
         fmt,
@@ -124,6 +103,7 @@ def chat(
         top=top,
         probs=not no_probs,
         conversation=conversation,
+        settings=settings,
     )
     if interactive:
         from gptplay.cli.chat_repl import Repl
@@ -174,7 +154,8 @@ def one_shot(session, message: str, json_out: bool, show_prompt: bool) -> None:
     reply.finish(interrupted)
     completion = reply.completion
     if json_out:
-        print(json.dumps(summary_json(completion), ensure_ascii=False))
+        summary = summary_json(completion, session.resolved().as_dict())
+        print(json.dumps(summary, ensure_ascii=False))
     else:
         out.print()
         err.print(render.summary_line(completion))
@@ -184,4 +165,4 @@ def one_shot(session, message: str, json_out: bool, show_prompt: bool) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(chat)
+    app.command()(o.settings_flags(o.SAMPLING, o.MODEL)(chat))

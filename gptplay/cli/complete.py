@@ -44,47 +44,30 @@ def complete(
     json_out: Annotated[
         bool, typer.Option("--json", help="JSON Lines: one record per token, then a summary.")
     ] = False,
-    model: o.ModelOpt = None,
-    ctx: o.CtxOpt = 4096,
-    threads: o.ThreadsOpt = None,
-    gpu_layers: o.GpuLayersOpt = 0,
     verbose: o.VerboseOpt = False,
-    temperature: o.TemperatureOpt = 0.8,
-    top_k: o.TopKOpt = 40,
-    top_p: o.TopPOpt = 0.95,
-    min_p: o.MinPOpt = 0.05,
-    repeat_penalty: o.RepeatOpt = 1.0,
-    presence_penalty: o.PresenceOpt = 0.0,
-    frequency_penalty: o.FrequencyOpt = 0.0,
-    max_tokens: o.MaxTokensOpt = 128,
-    stop: o.StopOpt = None,
-    seed: o.SeedOpt = None,
+    *,
+    flags: o.Flags,
 ) -> None:
     """Stream a completion of PROMPT, each token shaded by its probability."""
     from gptplay.cli.output import OutputOptions, print_stream
 
-    params = o.sampling(
-        temperature,
-        top_k,
-        top_p,
-        min_p,
-        repeat_penalty,
-        presence_penalty,
-        frequency_penalty,
-        max_tokens,
-        stop,
-        seed,
-    )
+    settings = flags.settings()
     text = read_text(prompt)
     if not text:
         raise UsageError("The prompt is empty.", hint="pass the text, or '-' with text on stdin.")
-    engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
+    engine = flags.load(settings, verbose=verbose)
     stream = engine.stream(
-        text, params, top=max(top, alts) if not no_probs else 0, probs=not no_probs, sampled=sampled
+        text,
+        settings.sampling(),
+        top=max(top, alts) if not no_probs else 0,
+        probs=not no_probs,
+        sampled=sampled,
     )
     print_stream(
         stream,
-        OutputOptions(probs=not no_probs, alts=alts, json=json_out),
+        OutputOptions(
+            probs=not no_probs, alts=alts, json=json_out, settings=settings.as_dict()
+        ),
         Console(highlight=False),
         Console(stderr=True, highlight=False),
     )
@@ -105,10 +88,9 @@ def tokens(
     ] = 0,
     no_bos: Annotated[bool, typer.Option("--no-bos", help="Do not add the BOS token.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON record per token.")] = False,
-    model: o.ModelOpt = None,
-    ctx: o.CtxOpt = 4096,
-    threads: o.ThreadsOpt = None,
     verbose: o.VerboseOpt = False,
+    *,
+    flags: o.Flags,
 ) -> None:
     """Show how TEXT splits into tokens; with --probs, how likely the model found each one."""
     import json
@@ -117,7 +99,7 @@ def tokens(
     from gptplay.engine.types import ScoredToken
 
     body = read_text(text)
-    engine = o.load(o.ModelOptions(model, ctx, threads, 0, verbose))
+    engine = flags.load(flags.settings(), verbose=verbose)
     pieces = engine.pieces(body, add_bos=not no_bos)
     if probs:
         if len(pieces) < 2 and no_bos:
@@ -154,5 +136,5 @@ def tokens(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(complete)
-    app.command()(tokens)
+    app.command()(o.settings_flags(o.SAMPLING, o.MODEL)(complete))
+    app.command()(o.settings_flags(o.MODEL)(tokens))

@@ -7,44 +7,62 @@ from typing import Annotated
 
 import typer
 
+from gptplay.cli import options as o
+from gptplay.cli.fewshot import LibraryOpt
+from gptplay.cli.help import App
 from gptplay.errors import GptplayError, UsageError
 
-config_app = typer.Typer(
+config_app = App(
     help="Show and edit config.toml (default model, aliases, threads, GPU layers, sampling).",
     no_args_is_help=True,
     add_completion=False,
 )
 
-BUILTIN = {"model": "default", "ctx": 4096, "threads": None, "gpu_layers": 0}
+def effective(
+    task: str | None = None, library: str | None = None, flags: o.Flags | None = None
+) -> tuple[list[tuple[str, object, str]], object]:
+    """(setting, value, where it comes from) for every setting, and the Config.
 
-
-def effective() -> tuple[list[tuple[str, object, str]], object]:
-    """(setting, value, where it comes from) for every setting, and the Config."""
+    The layers are the ones a run resolves: default < config.toml < TASK's [params] <
+    the flags given to `config show`.
+    """
     from gptplay.config import load_config
-    from gptplay.engine.types import SamplingParams
 
     config = load_config()
-    rows = []
-    for key, builtin in BUILTIN.items():
-        value = getattr(config, key)
-        rows.append(
-            (key, builtin if value is None else value, "built-in" if value is None else "config")
-        )
-    defaults = SamplingParams()
-    for key in (
-        "temperature", "top_k", "top_p", "min_p", "repeat_penalty", "presence_penalty",
-        "frequency_penalty", "max_tokens", "stop", "seed",
-    ):  # fmt: skip
-        if key in config.sampling:
-            rows.append((f"sampling.{key}", config.sampling[key], "config"))
-        else:
-            rows.append((f"sampling.{key}", getattr(defaults, key), "built-in"))
-    return rows, config
+    prompt = None
+    if task is not None:
+        from gptplay.library import load_prompt
+
+        prompt = load_prompt(task, library).settings_layer()
+    settings = (flags or o.Flags()).settings(prompt, config=config)
+    return [(_key(name), v, src) for name, v, src in settings.rows()], config
 
 
-@config_app.command("show")
+def _key(name: str) -> str:
+    """A setting's key as config.toml and `config set` write it: sampling.top_k, ctx."""
+    from gptplay.settings import BY_NAME
+    from gptplay.settings.schema import SAMPLING
+
+    return f"sampling.{name}" if BY_NAME[name].group == SAMPLING else name
+
+
 def show(
+    task: Annotated[
+        str | None,
+        typer.Argument(help="With --effective: also a prompt's \\[params] (a name or a .toml)."),
+    ] = None,
+    effective_: Annotated[
+        bool,
+        typer.Option(
+            "--effective",
+            help="Every setting a run would use and where it comes from: default, config "
+            "file and line, the prompt file, or a flag given here.",
+        ),
+    ] = False,
+    library: LibraryOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    *,
+    flags: o.Flags,
 ) -> None:
     """The settings in effect and where each comes from (config.toml or built-in)."""
     from rich.console import Console
@@ -53,8 +71,15 @@ def show(
 
     from gptplay.config import config_path
 
-    rows, config = effective()
+    if not effective_ and (task is not None or flags):
+        raise UsageError(
+            "a prompt or settings flags only change what `config show --effective` shows.",
+            hint="add --effective, like: gptplay config show --effective translate -t 0",
+        )
+    rows, config = effective(task, library, flags)
     path = config_path()
+    if not effective_:
+        rows = [(key, value, _short(src)) for key, value, src in rows]
     if json_out:
         record = {
             "path": str(path),
@@ -66,22 +91,44 @@ def show(
         print(json.dumps(record, ensure_ascii=False, default=list))
         return
     console = Console(highlight=False)
+    if effective_:  # like `git config --show-origin`: where, then key=value
+        width = max(len(src) for _, _, src in rows)
+        for key, value, src in rows:
+            print(f"{src:<{width}}  {key}={_literal(key, value)}")
+        return
     state = "" if path.exists() else " (not created yet: `gptplay config edit` starts one)"
     console.print(f"[bold]{escape(str(path))}[/]{escape(state)}", soft_wrap=True)
     table = Table(box=None, padding=(0, 2))
     for col in ("setting", "value", "from"):
         table.add_column(col)
     for key, value, src in rows:
-        if value is None:
-            shown = "all cores" if key == "threads" else "a fresh one each run"
-        else:
-            shown = repr(value) if isinstance(value, (str, tuple)) else str(value)
-        table.add_row(key, escape(shown), src if src == "config" else f"[dim]{src}[/]")
+        table.add_row(key, escape(_shown(key, value)), src if src == "config" else f"[dim]{src}[/]")
     console.print(table)
     for name, target in sorted(config.aliases.items()):
         console.print(f"alias {escape(name)} → {escape(target)}", soft_wrap=True)
     for folder in config.model_dirs:
         console.print(f"model folder {escape(str(folder))}", soft_wrap=True)
+
+
+def _short(origin: str) -> str:
+    """'config /path:3' as 'config', 'default' as 'built-in' (the plain `config show`)."""
+    return "config" if origin.startswith("config") else "built-in"
+
+
+def _literal(key: str, value: object) -> str:
+    """The value as config.toml would write it; None as what it means, in parentheses."""
+    if value is None:
+        return f"({_shown(key, value)})"
+    return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
+
+
+def _shown(key: str, value: object) -> str:
+    if value is None:
+        return "all cores" if key == "threads" else "a fresh one each run"
+    return repr(value) if isinstance(value, (str, tuple)) else str(value)
+
+
+config_app.command("show")(o.settings_flags(o.SAMPLING, o.MODEL)(show))
 
 
 @config_app.command("path")

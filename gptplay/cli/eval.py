@@ -140,11 +140,9 @@ def eval_cmd(
         ),
     ] = None,
     library: LibraryOpt = None,
-    model: o.ModelOpt = None,
-    ctx: o.CtxOpt = 4096,
-    threads: o.ThreadsOpt = None,
-    gpu_layers: o.GpuLayersOpt = 0,
     verbose: o.VerboseOpt = False,
+    *,
+    flags: o.Flags,
 ) -> None:
     """Measure TASK's accuracy at each shot count over several demonstration seeds.
 
@@ -165,7 +163,7 @@ def eval_cmd(
     session = EvalSession(task, data, pool, field, limit, parse_vars(var), library, config)
     session.prepare()
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
-    engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
+    engine = flags.load(flags.settings(session.spec.settings_layer()), verbose=verbose)
     interrupted = session.run(engine, err)
     session.report(out, show_confusion)
     if output is not None:
@@ -183,4 +181,4 @@ def eval_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("eval", no_args_is_help=True)(eval_cmd)
+    app.command("eval", no_args_is_help=True)(o.settings_flags(o.MODEL)(eval_cmd))

@@ -13,21 +13,6 @@ from gptplay.cli import options as o
 from gptplay.errors import UsageError
 
 PROMPT = "Prompt"
-DEFAULTS = {
-    "temperature": 0.8,
-    "top_k": 40,
-    "top_p": 0.95,
-    "min_p": 0.05,
-    "repeat_penalty": 1.0,
-    "presence_penalty": 0.0,
-    "frequency_penalty": 0.0,
-    "max_tokens": 128,
-}
-
-
-def _maybe(opt):
-    """A shared sampling option whose value is None unless the user gave the flag."""
-    return Annotated[(opt.__origin__ | None, *opt.__metadata__)]
 
 
 LibraryOpt = Annotated[
@@ -130,58 +115,34 @@ def fewshot(
     json_out: Annotated[
         bool, typer.Option("--json", help="JSON Lines: prompt, tokens, summary.")
     ] = False,
-    model: o.ModelOpt = None,
-    ctx: o.CtxOpt = 4096,
-    threads: o.ThreadsOpt = None,
-    gpu_layers: o.GpuLayersOpt = 0,
     verbose: o.VerboseOpt = False,
-    temperature: _maybe(o.TemperatureOpt) = None,
-    top_k: _maybe(o.TopKOpt) = None,
-    top_p: _maybe(o.TopPOpt) = None,
-    min_p: _maybe(o.MinPOpt) = None,
-    repeat_penalty: _maybe(o.RepeatOpt) = None,
-    presence_penalty: _maybe(o.PresenceOpt) = None,
-    frequency_penalty: _maybe(o.FrequencyOpt) = None,
-    max_tokens: _maybe(o.MaxTokensOpt) = None,
-    stop: o.StopOpt = None,
-    seed: o.SeedOpt = None,
+    *,
+    flags: o.Flags,
 ) -> None:
     """Compose TASK's instruction, K demonstrations and INPUT, then stream the answer.
 
-    The prompt's [params] are the sampling defaults; a sampling flag overrides one.
+    The prompt's \\[params] are the sampling defaults; a sampling flag overrides one.
     """
     from gptplay.cli.fewshot_run import FewshotRun
 
-    given = {
-        "temperature": temperature,
-        "top_k": top_k,
-        "top_p": top_p,
-        "min_p": min_p,
-        "repeat_penalty": repeat_penalty,
-        "presence_penalty": presence_penalty,
-        "frequency_penalty": frequency_penalty,
-        "max_tokens": max_tokens,
-    }
     run = FewshotRun(
         task=task,
         text=read_input(input_arg, input_opt),
         values=parse_vars(var),
         shots=shots,
         select=select,
-        seed=seed,
         library=library,
-        given={k: v for k, v in given.items() if v is not None},
-        stop=stop,
+        flags=flags,
     )
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     run.prepare()
-    if save_as:
+    if save_as is not None:
         from gptplay.library import check_name
 
         check_name(save_as)  # before the model loads: a bad name changes nothing
-    engine = o.load(o.ModelOptions(model, ctx, threads, gpu_layers, verbose))
+    engine = flags.load(run.settings, verbose=verbose)
     n_prompt, dropped = run.measure(engine, fit_ctx)
-    if save_as:  # after --fit, so the saved prompt is the one that runs
+    if save_as is not None:  # after --fit, so the saved prompt is the one that runs
         path, updated = run.save(save_as)
         err.print(f"[green]{'updated' if updated else 'saved'}[/] {path}", soft_wrap=True)
     if json_out:
@@ -203,8 +164,11 @@ def fewshot(
         probs=not no_probs,
         sampled=sampled,
     )
-    print_stream(stream, OutputOptions(probs=not no_probs, alts=alts, json=json_out), out, err)
+    shown = OutputOptions(
+        probs=not no_probs, alts=alts, json=json_out, settings=run.settings.as_dict()
+    )
+    print_stream(stream, shown, out, err)
 
 
 def register(app: typer.Typer) -> None:
-    app.command(no_args_is_help=True)(fewshot)
+    app.command(no_args_is_help=True)(o.settings_flags(o.SAMPLING, o.MODEL)(fewshot))

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
-from gptplay.cli import options as o
-from gptplay.cli.fewshot import DEFAULTS
+from gptplay.cli.options import Flags
 from gptplay.engine.types import SamplingParams
 from gptplay.errors import ContextOverflowError
 from gptplay.library import (
@@ -20,6 +19,8 @@ from gptplay.library import (
     save_spec,
     split_inputs,
 )
+from gptplay.library.spec import PARAM_NAMES
+from gptplay.settings import Resolved
 
 
 @dataclass
@@ -31,12 +32,11 @@ class FewshotRun:
     values: dict[str, str]
     shots: int
     select: str
-    seed: int | None
     library: str | None
-    given: dict[str, float | int]
-    stop: list[str] | None
+    flags: Flags = field(default_factory=Flags)
     spec: PromptSpec | None = None
     composed: ComposedPrompt | None = None
+    settings: Resolved | None = None
     params: SamplingParams | None = None
     lib: Library | None = field(default=None, repr=False)
 
@@ -44,12 +44,15 @@ class FewshotRun:
         """Load the prompt, compose it and settle the sampling parameters (no model needed)."""
         self.lib = Library.default(self.library)
         self.spec = self.lib.load(self.task)
+        self.settings = self.flags.settings(self.spec.settings_layer())
         fields, variables = split_inputs(self.spec, self.text, self.values)
         self.composed = compose(self.spec, self.shots, fields, variables, self.select, self.seed)
-        merged = {**DEFAULTS, **self.spec.params, **self.given}
-        stop = list(self.stop) if self.stop is not None else list(self.spec.stop)
-        seed = self.seed if self.seed is not None else self.spec.params.get("seed")
-        self.params = o.sampling_from(merged, stop, seed)
+        self.params = self.settings.sampling()
+
+    @property
+    def seed(self) -> int | None:
+        """--seed: it also picks the demonstrations of --select random."""
+        return self.flags.given.get("seed")  # type: ignore[return-value]
 
     def saved_spec(self) -> PromptSpec:
         """The composed prompt as a spec: chosen demonstrations, variables and parameters."""
@@ -58,9 +61,8 @@ class FewshotRun:
             name: Variable(name, c.variables[name], var.description)
             for name, var in spec.variables.items()
         }
-        params = {**spec.params, **self.given}
-        if self.seed is not None:
-            params["seed"] = self.seed
+        given = {k: v for k, v in self.flags.given.items() if k in PARAM_NAMES}
+        params = {**spec.params, **given}
         return replace(
             spec,
             examples=c.demonstrations,
@@ -122,3 +124,4 @@ class FewshotRun:
             "demonstrations": [dict(d) for d in c.demonstrations],
             "stop": list(self.params.stop),
         }
+

@@ -10,9 +10,10 @@ import typer
 from rich.console import Console
 
 from gptplay.cli.fewshot import LibraryOpt
+from gptplay.cli.help import App
 from gptplay.errors import GptplayError
 
-library_app = typer.Typer(
+library_app = App(
     name="library",
     help="The prompt library: built-in prompts and your own TOML files.",
     no_args_is_help=True,

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
+from gptplay.cli.help import App
 from gptplay.errors import ModelError, UsageError
 
-models_app = typer.Typer(
+models_app = App(
     help="List, pull and inspect GGUF models.", no_args_is_help=True, add_completion=False
 )
 

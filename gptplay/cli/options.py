@@ -1,163 +1,172 @@
-"""Options shared by the commands that load a model and sample from it."""
+"""The settings flags of the commands that load a model and sample from it.
+
+Every flag here is derived from the settings table (gptplay.settings): ``settings_flags``
+adds the flags of a group of settings to a command, each defaulting to None (not given),
+and hands the command a ``Flags`` with the ones given. The command then resolves its
+layers as plain data: default < config.toml < the prompt's [params] < these flags.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gptplay.cli.defaults import pick, print_notice, report_offload
-from gptplay.engine.stops import unescape
-from gptplay.engine.types import SamplingParams
+from gptplay.settings import SETTINGS, Layer, Resolved, Setting, resolve, stack
+from gptplay.settings.check import unescape
+from gptplay.settings.schema import FLAG, MODEL, SAMPLING
 
-SAMPLING = "Sampling"
-MODEL = "Model"
+if TYPE_CHECKING:
+    from gptplay.config import Config
+    from gptplay.engine.base import Engine
 
-ModelOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        "-m",
-        help="A .gguf path, 'default' (embedded Gemma 3 270M), an alias from config.toml, "
-        "or OWNER/REPO[:QUANT] on the Hugging Face Hub.",
-        rich_help_panel=MODEL,
-    ),
-]
-CtxOpt = Annotated[
-    int, typer.Option("--ctx", help="Context size in tokens.", min=16, rich_help_panel=MODEL)
-]
-ThreadsOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--threads", help="CPU threads (default: all cores).", min=1, rich_help_panel=MODEL
-    ),
-]
-GpuLayersOpt = Annotated[
-    int,
-    typer.Option(
-        "--gpu-layers", help="Layers to offload to a GPU (-1: all).", min=-1, rich_help_panel=MODEL
-    ),
-]
+PANELS = {SAMPLING: "Sampling", MODEL: "Model"}
+ENGINE_LOADER = "gptplay.engine_loader"  # key in the click context's obj (tests inject here)
+
+__all__ = ["ENGINE_LOADER", "Flags", "VerboseOpt", "load", "settings_flags", "unescape"]
+
 VerboseOpt = Annotated[
-    bool, typer.Option("--verbose", help="Show llama.cpp's own log.", rich_help_panel=MODEL)
+    bool, typer.Option("--verbose", help="Show llama.cpp's own log.", rich_help_panel="Model")
 ]
 
-TemperatureOpt = Annotated[
-    float, typer.Option("--temperature", "-t", help="0 is greedy.", rich_help_panel=SAMPLING)
-]
-TopKOpt = Annotated[int, typer.Option("--top-k", help="0 turns it off.", rich_help_panel=SAMPLING)]
-TopPOpt = Annotated[float, typer.Option("--top-p", rich_help_panel=SAMPLING)]
-MinPOpt = Annotated[float, typer.Option("--min-p", rich_help_panel=SAMPLING)]
-RepeatOpt = Annotated[
-    float, typer.Option("--repeat-penalty", help="1 turns it off.", rich_help_panel=SAMPLING)
-]
-PresenceOpt = Annotated[float, typer.Option("--presence-penalty", rich_help_panel=SAMPLING)]
-FrequencyOpt = Annotated[float, typer.Option("--frequency-penalty", rich_help_panel=SAMPLING)]
-MaxTokensOpt = Annotated[int, typer.Option("--max-tokens", "-n", rich_help_panel=SAMPLING)]
-StopOpt = Annotated[
-    list[str] | None,
-    typer.Option("--stop", help="Stop sequence (repeatable).", rich_help_panel=SAMPLING),
-]
-SeedOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--seed",
-        help="Random seed (default: a fresh one, reported so the run can be repeated).",
-        rich_help_panel=SAMPLING,
-    ),
-]
+Notify = Callable[[str, bool], None]
+EngineLoader = Callable[..., "Engine"]  # (settings: Resolved, *, verbose, notify) -> Engine
 
 
 @dataclass(frozen=True)
-class ModelOptions:
-    """How to find and load the model."""
+class Flags:
+    """The settings flags a command was given, and how the command loads its model."""
 
-    model: str | None = None
-    n_ctx: int = 4096
-    threads: int | None = None
-    gpu_layers: int = 0
-    verbose: bool = False
+    given: Mapping[str, object] = field(default_factory=dict)
+    loader: EngineLoader | None = None  # None: the real llama.cpp engine
 
+    def layer(self) -> Layer | None:
+        """The flags as the command line's layer (None when no settings flag was given)."""
+        return Layer(FLAG, MappingProxyType(dict(self.given)), "command line") if self else None
 
-def sampling(
-    temperature: float,
-    top_k: int,
-    top_p: float,
-    min_p: float,
-    repeat_penalty: float,
-    presence_penalty: float,
-    frequency_penalty: float,
-    max_tokens: int,
-    stop: list[str] | None,
-    seed: int | None,
-) -> SamplingParams:
-    """Build and validate SamplingParams: flags, then config.toml's [sampling], then defaults."""
-    given = dict(locals())  # first: the parameters only
-    from gptplay.config import load_config
+    def __bool__(self) -> bool:
+        return bool(self.given)
 
-    configured = load_config().sampling
-    builtin = SamplingParams()
-    values = {
-        key: pick(f"--{key.replace('_', '-')}", value, getattr(builtin, key), configured.get(key))
-        for key, value in given.items()
-    }
-    params = SamplingParams(
-        **{**values, "stop": tuple(unescape(s) for s in values["stop"] or ())},
-    )
-    params.validate()
-    return params
+    def settings(
+        self,
+        prompt: Layer | None = None,
+        *,
+        defaults: Layer | None = None,
+        config: Config | None = None,
+    ) -> Resolved:
+        """default < ``defaults`` (a front-end's own) < config.toml < ``prompt`` < flags."""
+        from gptplay.config import load_config
+        from gptplay.settings import config_layer
+
+        config = config if config is not None else load_config()
+        return resolve(stack(defaults, config_layer(config), prompt, self.layer()))
+
+    def load(self, settings: Resolved, *, verbose: bool = False, notify: Notify | None = None):
+        """The model the resolved settings name, through the injected loader if there is one."""
+        return (self.loader or load)(settings, verbose=verbose, notify=notify)
 
 
-def sampling_from(
-    values: Mapping[str, object], stop: list[str] | None, seed: int | None
-) -> SamplingParams:
-    """``sampling`` from a merged mapping (built-in, then a prompt's [params], then flags)."""
-    return sampling(
-        float(values["temperature"]),
-        int(values["top_k"]),
-        float(values["top_p"]),
-        float(values["min_p"]),
-        float(values["repeat_penalty"]),
-        float(values["presence_penalty"]),
-        float(values["frequency_penalty"]),
-        int(values["max_tokens"]),
-        stop,
-        seed,
-    )
+def _option(s: Setting):
+    """The Typer annotation of one setting's flag (the value None means not given)."""
+    kind = list[str] if s.kind is tuple else s.kind
+    parts = [s.note] if s.note and s.name != "threads" else []
+    if s.default not in (None, ()) and s.kind is not str:
+        parts.append(f"default {s.default}")
+    if s.span():
+        parts.append(f"range {s.span()}")
+    help_text = f"{s.help} ({', '.join(parts)})" if parts else s.help
+    return Annotated[
+        kind | None,
+        typer.Option(
+            *s.flags,
+            help=help_text,
+            metavar="TEXT" if s.kind is tuple else None,
+            rich_help_panel=PANELS[s.group],
+            show_default=False,
+        ),
+    ]
 
 
-def load(
-    opts: ModelOptions,
-    notify: Callable[[str, bool], None] | None = None,
-    default_threads: int | None = None,
-):
-    """Resolve and load the model: flags, then config.toml, then defaults (llama_cpp lazily)."""
+def settings_flags(*groups: str, exclude: tuple[str, ...] = ()):
+    """Give a command the flags of every setting in ``groups`` (SAMPLING, MODEL).
+
+    The command declares a keyword parameter ``flags: Flags`` instead of one parameter per
+    setting; a setting added to the table gets its flag in every command at once.
+    """
+    chosen = [
+        s for s in SETTINGS if s.group in groups and FLAG in s.where and s.name not in exclude
+    ]
+
+    def decorate(func):
+        signature = inspect.signature(func, eval_str=True)
+        kept = [p for p in signature.parameters.values() if p.name != "flags"]
+        added = [
+            inspect.Parameter(s.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                              annotation=_option(s))
+            for s in chosen
+        ]  # fmt: skip
+        context = inspect.Parameter(
+            "typer_context", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context
+        )
+
+        @functools.wraps(func)
+        def command(**kwargs):
+            ctx = kwargs.pop("typer_context")
+            given = {s.name: kwargs.pop(s.name) for s in chosen}
+            obj = ctx.obj if isinstance(ctx.obj, dict) else {}
+            return func(**kwargs, flags=Flags(_given(given), obj.get(ENGINE_LOADER)))
+
+        params = sorted([*kept, *added, context], key=lambda p: p.kind)
+        command.__signature__ = signature.replace(parameters=params)
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        del command.__wrapped__  # Typer must read the new signature, not the function's
+        return command
+
+    return decorate
+
+
+def _given(values: Mapping[str, object]) -> dict[str, object]:
+    """The flags given (not None); --stop's \\n escapes read as newlines."""
+    out = {k: v for k, v in values.items() if v is not None}
+    if "stop" in out:
+        out["stop"] = tuple(unescape(s) for s in out["stop"])  # type: ignore[union-attr]
+    return out
+
+
+def load(settings: Resolved, *, verbose: bool = False, notify: Notify | None = None):
+    """Resolve the model name and load it with the settings' ctx, threads and GPU layers."""
+    from gptplay.cli.notices import print_notice, report_offload
     from gptplay.config import load_config
     from gptplay.context import fit_context
     from gptplay.engine import load_engine
     from gptplay.engine.offload import offload_of
     from gptplay.models import resolve_model
 
-    config = load_config()
-    resolved = resolve_model(opts.model, config)
-    gpu_layers = pick("--gpu-layers", opts.gpu_layers, 0, config.gpu_layers)
-    n_ctx = pick("--ctx", opts.n_ctx, 4096, config.ctx)
-    asked = f"--ctx {n_ctx}" if n_ctx == opts.n_ctx else f"ctx = {n_ctx} in config.toml"
+    resolved = resolve_model(str(settings["model"]), load_config())
+    gpu_layers = int(settings["gpu_layers"])  # type: ignore[arg-type]
+    n_ctx = int(settings["ctx"])  # type: ignore[arg-type]
+    from_config = "config" in settings.origins.get("ctx", "")
+    asked = f"ctx = {n_ctx} in config.toml" if from_config else f"--ctx {n_ctx}"
     n_ctx, notice = fit_context(n_ctx, resolved.path, resolved.name, asked)
     if notice is not None:
         (notify or print_notice)(notice, False)
     engine = load_engine(
         resolved.path,
         n_ctx=n_ctx,
-        n_threads=pick("--threads", opts.threads, default_threads, config.threads),
+        n_threads=settings["threads"],
         n_gpu_layers=gpu_layers,
-        verbose=opts.verbose,
+        verbose=verbose,
         model_name=resolved.name,
     )
-    if gpu_layers and hasattr(engine, "_llm"):
-        from_config = gpu_layers != opts.gpu_layers
-        asked = f"gpu_layers = {gpu_layers} in config.toml" if from_config else None
-        report_offload(offload_of(engine), notify or print_notice, asked=asked)
+    offload = offload_of(engine) if gpu_layers else None
+    if offload is not None:
+        origin = settings.origins.get("gpu_layers", "")
+        asked = f"gpu_layers = {gpu_layers} in config.toml" if origin.startswith("config") else None
+        report_offload(offload, notify or print_notice, asked=asked)
     return engine
+

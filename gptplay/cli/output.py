@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -22,6 +23,7 @@ class OutputOptions:
     alts: int = 0
     json: bool = False
     quiet: bool = False
+    settings: Mapping[str, object] | None = None  # resolved settings, for the JSON summary
 
 
 def event_json(event: TokenEvent) -> dict:
@@ -42,8 +44,9 @@ def event_json(event: TokenEvent) -> dict:
     return record
 
 
-def summary_json(c: Completion) -> dict:
-    return {
+def summary_json(c: Completion, settings: Mapping[str, object] | None = None) -> dict:
+    """The last JSON Lines record; ``settings`` (Resolved.as_dict) with the seed that ran."""
+    record = {
         "type": "summary",
         "tokens": c.tokens,
         "prompt_tokens": c.prompt_tokens,
@@ -56,6 +59,9 @@ def summary_json(c: Completion) -> dict:
         "model": c.model,
         "text": c.text,
     }
+    if settings is not None:
+        record["settings"] = {**settings, "seed": c.seed}
+    return record
 
 
 def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console) -> Completion:
@@ -82,7 +88,8 @@ def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console
 
         completion = replace(completion, finish_reason="interrupted")
     if opts.json:
-        out.file.write(json.dumps(summary_json(completion), ensure_ascii=False) + "\n")
+        summary = summary_json(completion, opts.settings)
+        out.file.write(json.dumps(summary, ensure_ascii=False) + "\n")
     else:
         out.print()
         sampled = any(e.sampled_logprob is not None for e in completion.events)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -20,29 +19,33 @@ def tui(
         int, typer.Option("--top", min=1, max=50, help="Alternatives computed per token.")
     ] = 10,
     library: LibraryOpt = None,
-    model: o.ModelOpt = None,
-    ctx: o.CtxOpt = 4096,
-    threads: o.ThreadsOpt = None,
-    gpu_layers: o.GpuLayersOpt = 0,
+    *,
+    flags: o.Flags,
 ) -> None:
     """Open the playground: compose prompts, watch tokens and their probabilities, branch."""
-    from gptplay.cli.defaults import current_context
+    app = tui_app(flags, prompt=prompt, library=library, top=top)
+    app.run()
+
+
+def tui_app(flags: o.Flags, *, prompt: str | None, library: str | None, top: int):
+    """The playground with this command's layers of settings (shared with the tests)."""
+    from gptplay.config import load_config
     from gptplay.library import Library
+    from gptplay.settings import SettingsStack, config_layer, default_layer
     from gptplay.tui import create_app
 
     if prompt is not None:
         Library.default(library).find(prompt)  # a bad name fails here, before the screen
-    command = current_context()
+    layers = SettingsStack(
+        defaults=default_layer({"threads": screen_threads()}, "the TUI: one core fewer"),
+        config=config_layer(load_config()),
+        flags=flags.layer(),
+    )
 
-    def engine_factory(name: str | None):
-        chosen = name if name is not None else model
-        # The model loads in a worker thread: give it this command's context, so flags
-        # given on the command line still win over config.toml there.
-        with command or nullcontext():
-            opts = o.ModelOptions(chosen, ctx, threads, gpu_layers, False)
-            return o.load(opts, notify=_quiet, default_threads=screen_threads())
+    def engine_factory(settings):
+        return flags.load(settings, notify=_quiet)
 
-    create_app(engine_factory, model=model, library=library, prompt=prompt, top=top).run()
+    return create_app(engine_factory, layers=layers, library=library, prompt=prompt, top=top)
 
 
 def screen_threads() -> int:
@@ -60,4 +63,4 @@ def _quiet(message: str, warning: bool) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(tui)
+    app.command()(o.settings_flags(o.SAMPLING, o.MODEL)(tui))

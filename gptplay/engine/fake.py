@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 from gptplay.engine.base import CancelCheck, Stream
 from gptplay.engine.decode import Utf8Stream
+from gptplay.engine.offload import Offload, plan
 from gptplay.engine.stops import StopMatcher
 from gptplay.engine.types import (
     Alternative,
@@ -19,6 +20,8 @@ from gptplay.engine.types import (
     TokenPiece,
 )
 from gptplay.errors import ContextOverflowError
+
+EOS = 257  # a token id no byte maps to
 
 
 class FakeEngine:
@@ -42,10 +45,27 @@ class FakeEngine:
         self.clock = clock  # a scripted clock gives snapshot tests fixed timings
         self.chat_template = chat_template
         self.prompts: list[list[int]] = []
+        self.params: list[SamplingParams] = []  # what each stream() was asked to sample with
+        self.loads: list[object] = []  # the resolved settings each load_with() was given
         self._queue: list[list[str]] = []
+        self._cache: list[int] = []  # the last prompt: what a KV cache would hold
+        self._reused = 0
 
     def enqueue(self, pieces: list[str]) -> None:
         self._queue.append(list(pieces))
+
+    def loader(self) -> Callable[..., FakeEngine]:
+        """A model loader for the CLI (its ENGINE_LOADER hook) that returns this engine.
+
+        It records the resolved settings it was given, so a test sees the model, ctx,
+        threads and GPU layers a command would have loaded the real model with.
+        """
+
+        def load_with(settings: object, **_: object) -> FakeEngine:
+            self.loads.append(settings)
+            return self
+
+        return load_with
 
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
         return ([0] if add_bos else []) + [b + 1 for b in text.encode("utf-8")]
@@ -62,6 +82,43 @@ class FakeEngine:
     def chat_info(self) -> ChatInfo:
         return ChatInfo(self.chat_template, "<bos>", "<eos>")
 
+    def is_end(self, token: int) -> bool:
+        return token == EOS
+
+    def token_bos(self) -> int:
+        return 0
+
+    def offload_info(self) -> Offload:
+        """A fake has no GPU: nothing asked, nothing offloaded (one layer, for the sums)."""
+        return plan(0, 1, False)
+
+    @property
+    def last_prefix_reused(self) -> int:
+        """Positions the last prompt shared with the one before (what scoring would reuse)."""
+        return self._reused
+
+    def note_rate(self) -> None:
+        """The real engine's per-token hook; nothing to watch here."""
+
+    def cached_prefix(self, ids: list[int]) -> int:
+        """How many leading tokens of ``ids`` the last prompt shares (one is always re-read)."""
+        previous = self._cache
+        n = 0
+        for a, b in zip(previous, ids):
+            if a != b:
+                break
+            n += 1
+        return max(min(n, len(ids) - 1), 0)
+
+    def check_fits(self, n_prompt: int, what: str = "prompt") -> None:
+        """Raise ContextOverflowError unless the prompt leaves room for one token."""
+        if n_prompt >= self.n_ctx:
+            raise ContextOverflowError(n_prompt, self.n_ctx, what)
+
+    def reset(self) -> None:
+        """Forget the 'KV cache': the next prompt shares nothing with the last."""
+        self._cache = []
+
     def stream(
         self,
         prompt: str | list[int],
@@ -75,10 +132,13 @@ class FakeEngine:
         ids = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         if len(ids) >= self.n_ctx:
             raise ContextOverflowError(len(ids), self.n_ctx)
-        previous = self.prompts[-1] if self.prompts else []
+        previous = self._cache
+        self._cache = ids
         cached = next((i for i, (a, b) in enumerate(zip(previous, ids[:-1])) if a != b), None)
         cached = min(len(previous), len(ids) - 1) if cached is None else cached
+        self._reused = cached
         self.prompts.append(ids)
+        self.params.append(params)
         script = self._queue.pop(0) if self._queue else ["fake ", "reply"]
         state = {"finish": "length", "events": []}
         start = self.clock()

@@ -1,4 +1,9 @@
-"""The real engine: llama.cpp through llama-cpp-python. The only module that imports llama_cpp."""
+"""The real engine: llama.cpp through llama-cpp-python's low-level bindings.
+
+Only gptplay/engine/ imports llama_cpp. The pieces: ``loader`` (model and context),
+``kvcache`` (what the cache holds, decoding), ``sampler`` (llama.cpp's sampler chain),
+``generate`` (the decode loop), ``scoring`` (batched scoring), ``threads`` (the rate watch).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,18 @@ import ctypes
 import os
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
+from gptplay.engine import generate, scoring
 from gptplay.engine.base import CancelCheck, Stream
-from gptplay.engine.decode import Utf8Stream
 from gptplay.engine.gguf_check import check_gguf
-from gptplay.engine.probs import LogitReader, log_softmax, sampled_distribution
+from gptplay.engine.kvcache import KVCache
+from gptplay.engine.loader import load, meta
+from gptplay.engine.offload import Offload, gpu_offload_supported, plan
+from gptplay.engine.probs import LogitReader
+from gptplay.engine.sampler import Candidates
 from gptplay.engine.stops import StopMatcher
 from gptplay.engine.types import (
-    Alternative,
     ChatInfo,
     Completion,
     SamplingParams,
@@ -25,10 +30,8 @@ from gptplay.engine.types import (
     TokenEvent,
     TokenPiece,
 )
-from gptplay.errors import ContextOverflowError, ModelError
+from gptplay.errors import ContextOverflowError
 
-# Rows of logits asked for in one scoring decode: each row is n_vocab floats (1 MiB for Gemma).
-SCORE_CHUNK = 32
 MIN_CTX = 256
 
 
@@ -37,16 +40,9 @@ def random_seed() -> int:
     return random.SystemRandom().randrange(0, 2**32 - 1)
 
 
-_SILENT_CALLBACK = None
-
-
-def _silence_llama_log(llama_cpp) -> None:
-    """Route llama.cpp's own log (which ignores verbose=False for some lines) to nowhere."""
-    global _SILENT_CALLBACK
-    if _SILENT_CALLBACK is None:
-        # kept in a module global: ctypes callbacks must outlive the C side's use of them
-        _SILENT_CALLBACK = llama_cpp.llama_log_callback(lambda level, text, user: None)
-    llama_cpp.llama_log_set(_SILENT_CALLBACK, ctypes.c_void_p(0))
+def default_threads() -> int:
+    """CPU threads when neither --threads nor config.toml says (see docs/models.md)."""
+    return os.cpu_count() or 1
 
 
 class LlamaEngine:
@@ -67,48 +63,56 @@ class LlamaEngine:
         import llama_cpp
 
         self._lc = llama_cpp
-        if not verbose:
-            _silence_llama_log(llama_cpp)
-        threads = n_threads or os.cpu_count() or 1
-        # llama.cpp pads a smaller context up to 256 but llama-cpp-python sizes its token
-        # buffer from the request, so a smaller --ctx would overflow it mid-generation.
+        self.threads = n_threads or default_threads()
         n_ctx = max(n_ctx, MIN_CTX)
-        try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_gpu_layers=n_gpu_layers,
-                logits_all=False,
-                # A full-size sliding-window cache keeps every position, so a cached
-                # prefix stays exact after the cache is trimmed (Gemma 3 uses SWA).
-                swa_full=True,
-                verbose=verbose,
-            )
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelError(
-                f"{path}: llama.cpp could not load this model ({exc}).",
-                hint="the file may be truncated, corrupt or of an unsupported architecture; "
-                "download it again or choose another model.",
-            ) from None
+        self._loaded = load(
+            llama_cpp,
+            path,
+            n_ctx=n_ctx,
+            threads=self.threads,
+            n_gpu_layers=n_gpu_layers,
+            verbose=verbose,
+        )
         self.path = path
         self.model_name = model_name or path.name
-        # llama.cpp pads the context (600 -> 768) but the token buffer keeps the size asked
-        # for: a prompt between the two would overflow it, so the smaller one is the limit.
-        self.n_ctx = min(self._llm.n_ctx(), len(self._llm.input_ids))
-        self.n_vocab = self._llm.n_vocab()
+        # llama.cpp pads the context (600 -> 768); the size asked for is the one honoured
+        self.n_ctx = min(self._loaded.n_ctx, n_ctx)
+        self.n_vocab = self._loaded.n_vocab
         self.n_gpu_layers = n_gpu_layers
-        self._vocab = self._llm._model.vocab
+        self._vocab = self._loaded.vocab
+        self._cache = KVCache(llama_cpp, self._loaded)
         self._reader = LogitReader(self.n_vocab)
+        self._candidates = Candidates(llama_cpp, self.n_vocab)
         self._pieces: dict[int, bytes] = {}
-        self.last_prefix_reused = 0  # positions the last score_tokens call took from the cache
-        self._batch_prefix = 0  # cached positions [0, n) that score_choices decoded as one batch
 
-    # ---- tokens -------------------------------------------------------------------
+    def __del__(self) -> None:
+        loaded = getattr(self, "_loaded", None)
+        if loaded is not None:
+            loaded.close(self._lc)
+
+    # ---- what was loaded ------------------------------------------------------------
+
+    def offload_info(self) -> Offload:
+        """The GPU offload this load asked for and got, in llama.cpp's layer count."""
+        return plan(self.n_gpu_layers, self._loaded.n_layer, gpu_offload_supported())
+
+    @property
+    def last_prefix_reused(self) -> int:
+        """Positions the last scoring call took from the KV cache."""
+        return self._cache.last_prefix_reused
+
+    # ---- tokens ---------------------------------------------------------------------
 
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
-        return self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+        data = text.encode("utf-8")
+        lc = self._lc
+        n = len(data) + 2
+        while True:
+            buf = (lc.llama_token * n)()
+            got = lc.llama_tokenize(self._vocab, data, len(data), buf, n, add_bos, True)
+            if got >= 0:
+                return list(buf[:got])
+            n = -got
 
     def piece(self, token: int) -> bytes:
         """The raw bytes of one token (control tokens as their text, e.g. ``<eos>``)."""
@@ -128,24 +132,27 @@ class LlamaEngine:
     def detokenize(self, ids: list[int]) -> bytes:
         return b"".join(self.piece(t) for t in ids)
 
+    def token_bos(self) -> int:
+        return int(self._lc.llama_vocab_bos(self._vocab))
+
     def chat_info(self) -> ChatInfo:
-        """The GGUF's ``tokenizer.chat_template`` (None for a base model) and BOS/EOS text."""
-        template = self._llm.metadata.get("tokenizer.chat_template") or None
+        """The GGUF's ``tokenizer.chat_template`` (None for a base model) and BOS/EOS text.
+
+        Read as text only: a template with a syntax error fails in chat, not at load.
+        """
+        template = meta(self._lc, self._loaded.model, "tokenizer.chat_template") or None
 
         def text(token: int) -> str:
             return self.piece(token).decode("utf-8", "replace") if token >= 0 else ""
 
-        return ChatInfo(template, text(self._llm.token_bos()), text(self._llm.token_eos()))
+        eos = int(self._lc.llama_vocab_eos(self._vocab))
+        return ChatInfo(template, text(self.token_bos()), text(eos))
 
     def cached_prefix(self, ids: list[int]) -> int:
-        """How many leading tokens of ``ids`` generate() will take from the KV cache.
-
-        Mirrors Llama.generate: a prompt wholly in the cache replays its last token to
-        refresh the logits, unless they are still those of a live decode.
-        """
-        llm = self._llm
-        n = self._shared_prefix(ids)
-        if n == len(ids) and not (llm.n_tokens == n and not llm._requires_eval):
+        """How many leading tokens of ``ids`` generation will take from the KV cache."""
+        cache = self._cache
+        n = cache.shared_prefix(ids)
+        if n == len(ids) and not (cache.live and len(cache.tokens) == n):
             n -= 1
         return max(n, 0)
 
@@ -159,11 +166,9 @@ class LlamaEngine:
 
     def reset(self) -> None:
         """Forget the KV cache, so the next call evaluates its whole prompt afresh."""
-        self._llm._ctx.kv_cache_seq_rm(-1, 0, -1)
-        self._llm.reset()
-        self._batch_prefix = 0
+        self._cache.reset()
 
-    # ---- generation ---------------------------------------------------------------
+    # ---- generation -----------------------------------------------------------------
 
     def stream(
         self,
@@ -184,9 +189,9 @@ class LlamaEngine:
         events: list[TokenEvent] = []
         start = time.perf_counter()
 
-        def run() -> Iterator[TokenEvent]:
+        def run():
             matcher = StopMatcher(params.stop)
-            inner = self._events(ids, params, seed, top, probs, sampled, cancel, state)
+            inner = generate.events(self, ids, params, seed, top, probs, sampled, cancel, state)
             try:
                 for event in inner:
                     for out in matcher.feed(event):
@@ -220,96 +225,14 @@ class LlamaEngine:
 
         return Stream(run(), finish)
 
-    def _events(
-        self,
-        ids: list[int],
-        params: SamplingParams,
-        seed: int,
-        top: int,
-        probs: bool,
-        sampled: bool,
-        cancel: CancelCheck | None,
-        state: dict,
-    ) -> Iterator[TokenEvent]:
-        llm = self._llm
-        llm.set_seed(seed)
-        utf8 = Utf8Stream()
-        budget = min(params.max_tokens, self.n_ctx - len(ids))
-        state["cached"] = self.cached_prefix(ids)
-        if state["cached"] < self._batch_prefix:  # generate() rewrites past the cached part
-            self._batch_prefix = 0
-        t0 = time.perf_counter()
-        gen = llm.generate(
-            ids,
-            top_k=params.top_k,
-            top_p=params.top_p,
-            min_p=params.min_p,
-            temp=params.temperature,
-            repeat_penalty=params.repeat_penalty,
-            presence_penalty=params.presence_penalty,
-            frequency_penalty=params.frequency_penalty,
-        )
-        try:
-            for token in gen:
-                if state["first"] is None:
-                    state["first"] = time.perf_counter() - t0
-                if self.is_end(token):
-                    state["finish"] = "stop"
-                    break
-                state["count"] += 1
-                data = self.piece(token)
-                event = TokenEvent(id=token, bytes=data, text=utf8.feed(data))
-                if probs or sampled:
-                    event = self._with_probs(event, params, top, probs, sampled)
-                yield event
-                if state["count"] >= budget:
-                    state["finish"] = "length" if budget == params.max_tokens else "context"
-                    break
-                if cancel is not None and cancel():
-                    state["finish"] = "cancelled"
-                    break
-        finally:
-            gen.close()
-        tail = utf8.finish()
-        if tail:
-            yield TokenEvent(id=-1, bytes=b"", text=tail)
+    def note_rate(self) -> None:
+        """Called after each generated token's decode (the rate watch hooks in here)."""
 
-    def _last_logits(self) -> np.ndarray:
-        """A numpy view (no copy) of the logits at the last decoded position."""
-        ptr = self._lc.llama_get_logits_ith(self._llm._ctx.ctx, -1)
-        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
-
-    def _alts(self, pairs: list[tuple[int, float]]) -> tuple[Alternative, ...]:
-        return tuple(Alternative(i, self.piece(i), lp) for i, lp in pairs)
-
-    def _with_probs(
-        self, event: TokenEvent, params: SamplingParams, top: int, probs: bool, sampled: bool
-    ) -> TokenEvent:
-        logits = self._last_logits()
-        logprob, alts, s_lp, s_top = None, (), None, ()
-        if probs:
-            lp, pairs = self._reader.read(logits, event.id, top)
-            logprob, alts = lp, self._alts(pairs)
-        if sampled:
-            ids, lps = sampled_distribution(logits, params)
-            where = np.flatnonzero(ids == event.id)
-            s_lp = float(lps[where[0]]) if where.size else None
-            s_top = self._alts([(int(i), float(v)) for i, v in zip(ids[:top], lps[:top])])
-        return TokenEvent(
-            id=event.id,
-            bytes=event.bytes,
-            text=event.text,
-            logprob=logprob,
-            top=alts,
-            sampled_logprob=s_lp,
-            sampled_top=s_top,
-        )
-
-    # ---- scoring ------------------------------------------------------------------
+    # ---- scoring --------------------------------------------------------------------
 
     def score(self, context: str, continuation: str, *, top: int = 0) -> list[ScoredToken]:
         """Log-probability of each token of ``continuation`` after ``context``."""
-        ctx_ids = self.tokenize(context) if context else [self._llm.token_bos()]
+        ctx_ids = self.tokenize(context) if context else [self.token_bos()]
         return self.score_tokens(ctx_ids, self.tokenize(continuation, add_bos=False), top=top)
 
     def score_tokens(
@@ -318,109 +241,21 @@ class LlamaEngine:
         """Score ``continuation`` token by token, reusing the KV cache for a shared prefix."""
         if not context:
             raise ValueError("score_tokens needs at least one context token (e.g. BOS)")
-        ids = list(context) + list(continuation)
-        self.check_fits(len(ids), "text to score")
-        first_needed = len(context) - 1  # the position whose logits predict continuation[0]
-        n_past = self._reuse_prefix(ids, limit=first_needed)
-        out: list[ScoredToken] = []
-        # Positions before the first needed one only fill the cache; no logits kept.
-        if n_past < first_needed:
-            self._decode(ids[n_past:first_needed], n_past, want_logits=False)
-            n_past = first_needed
-        for start in range(n_past, len(ids) - 1, SCORE_CHUNK):
-            chunk = ids[start : min(start + SCORE_CHUNK, len(ids) - 1)]
-            rows = self._decode(chunk, start, want_logits=True)
-            lsm = log_softmax(rows)
-            for row, pos in enumerate(range(start, start + len(chunk))):
-                nxt = ids[pos + 1]
-                if pos + 1 < len(context):
-                    continue
-                alts: tuple[Alternative, ...] = ()
-                if top:
-                    best = LogitReader.top_ids(rows[row], top)
-                    alts = self._alts([(int(i), float(lsm[row, i])) for i in best])
-                out.append(ScoredToken(nxt, self.piece(nxt), float(lsm[row, nxt]), alts))
-        # the final token needs no logits, but it belongs in the cache for the next call
-        self._decode(ids[-1:], len(ids) - 1, want_logits=False)
-        return out
+        self.check_fits(len(context) + len(continuation), "text to score")
+        return scoring.score_tokens(self, context, continuation, top=top)
 
     def score_choices(
         self, context: list[int], choices: list[list[int]], *, prefix: int = 0
     ) -> list[list[ScoredToken]]:
         """Score several continuations of one context, decoding the context only once.
 
-        The context's last logits score every choice's first token; a longer choice adds
-        only its own tokens, which are dropped again, so the cache ends on the context.
-        With ``prefix``, the first ``prefix`` tokens are one batch (kept in or taken from
-        the cache) and the rest another, whatever the cache held before: llama.cpp rounds
-        differently per batch shape, so this makes the scores independent of call order.
+        The context's rest and every choice's tokens go in one decode, each choice in
+        its own sequence; the cache ends on the context. With ``prefix``, the first
+        ``prefix`` tokens are one batch (kept in or taken from the cache) and the rest
+        another, whatever the cache held before: llama.cpp rounds differently per batch
+        shape, so this makes the scores independent of call order.
         """
         if not context:
             raise ValueError("score_choices needs at least one context token (e.g. BOS)")
         self.check_fits(len(context) + max((len(c) for c in choices), default=0), "text to score")
-        prefix = min(prefix, len(context) - 1)
-        n_past = self._reuse_prefix(context, limit=prefix or len(context) - 1)
-        if prefix and (n_past < prefix or self._batch_prefix != prefix):
-            # cached positions decoded in another batch shape would round differently
-            self._reuse_prefix(context, limit=0)
-            self._decode(context[:prefix], 0, want_logits=False)
-            self._batch_prefix = n_past = prefix
-        # the last token of a decode batch always gets logits, so no row is asked for
-        self._decode(context[n_past:], n_past, want_logits=False)
-        first = log_softmax(self._last_logits())
-        out = []
-        for choice in choices:
-            scored = [ScoredToken(t, self.piece(t), float(first[t])) for t in choice[:1]]
-            if len(choice) > 1:
-                lsm = log_softmax(self._decode(choice[:-1], len(context), want_logits=True))
-                scored += [
-                    ScoredToken(t, self.piece(t), float(lsm[i, t]))
-                    for i, t in enumerate(choice[1:])
-                ]
-                self._llm._ctx.kv_cache_seq_rm(-1, len(context), -1)
-                self._llm.n_tokens = len(context)
-            out.append(scored)
-        return out
-
-    def _shared_prefix(self, ids: list[int]) -> int:
-        """How many leading tokens of ``ids`` the KV cache already holds."""
-        llm = self._llm
-        n = 0
-        for a, b in zip(llm.input_ids[: llm.n_tokens], ids):
-            if a != b:
-                break
-            n += 1
-        return n
-
-    def _reuse_prefix(self, ids: list[int], limit: int) -> int:
-        """Keep the cached positions shared with ``ids`` and drop the rest; return their count."""
-        llm = self._llm
-        n = min(self._shared_prefix(ids), limit)
-        if not self._llm._ctx.kv_cache_seq_rm(-1, n, -1):
-            n = 0
-            self._llm._ctx.kv_cache_seq_rm(-1, 0, -1)
-        llm.n_tokens = n
-        self.last_prefix_reused = n
-        if n < self._batch_prefix:  # cut inside that batch: it is no longer one batch of n
-            self._batch_prefix = 0
-        if n < self._batch_prefix:
-            self._batch_prefix = 0
-        return n
-
-    def _decode(self, tokens: list[int], n_past: int, want_logits: bool) -> np.ndarray:
-        """Decode tokens at ``n_past`` (in batches); return their logits rows if asked."""
-        llm = self._llm
-        rows = []
-        step = SCORE_CHUNK if want_logits else llm.n_batch
-        for i in range(0, len(tokens), step):
-            part = tokens[i : i + step]
-            llm._batch.set_batch(batch=part, n_past=n_past + i, logits_all=want_logits)
-            llm._ctx.decode(llm._batch)
-            llm.input_ids[n_past + i : n_past + i + len(part)] = part
-            llm.n_tokens = n_past + i + len(part)
-            if want_logits:
-                ptr = self._lc.llama_get_logits(llm._ctx.ctx)
-                rows.append(np.ctypeslib.as_array(ptr, shape=(len(part), self.n_vocab)).copy())
-        # Logits now belong to a scoring batch, not to a live generation step.
-        llm._requires_eval = True
-        return np.concatenate(rows) if rows else np.empty((0, self.n_vocab), np.float32)
+        return scoring.score_choices(self, context, choices, prefix=prefix)

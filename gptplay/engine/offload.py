@@ -35,13 +35,10 @@ def plan(requested: int, n_layer: int, supported: bool) -> Offload:
     return Offload(requested, supported, min(wanted, total), total)
 
 
-def offload_of(engine) -> Offload:
-    """The offload a loaded LlamaEngine got."""
-    import llama_cpp
-
-    n_layer = int(llama_cpp.llama_model_n_layer(engine._llm._model.model))
-    requested = int(getattr(engine, "n_gpu_layers", 0))
-    return plan(requested, n_layer, gpu_offload_supported())
+def offload_of(engine) -> Offload | None:
+    """The offload a loaded engine got, as it reports it (None: an engine without a GPU)."""
+    info = getattr(engine, "offload_info", None)
+    return info() if info is not None else None
 
 
 def reinstall_command() -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from gptplay.settings.schema import DEFAULTS
+
 
 @dataclass(frozen=True)
 class Alternative:
@@ -73,40 +75,29 @@ class TokenPiece:
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """Sampler settings, with llama.cpp's defaults; temperature 0 means greedy."""
+    """Sampler settings; the defaults (llama.cpp's) and ranges are gptplay.settings' table."""
 
-    temperature: float = 0.8
-    top_k: int = 40
-    top_p: float = 0.95
-    min_p: float = 0.05
-    repeat_penalty: float = 1.0
-    presence_penalty: float = 0.0
-    frequency_penalty: float = 0.0
-    max_tokens: int = 128
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
+    temperature: float = DEFAULTS["temperature"]  # 0 means greedy
+    top_k: int = DEFAULTS["top_k"]
+    top_p: float = DEFAULTS["top_p"]
+    min_p: float = DEFAULTS["min_p"]
+    repeat_penalty: float = DEFAULTS["repeat_penalty"]
+    presence_penalty: float = DEFAULTS["presence_penalty"]
+    frequency_penalty: float = DEFAULTS["frequency_penalty"]
+    max_tokens: int = DEFAULTS["max_tokens"]
+    stop: tuple[str, ...] = DEFAULTS["stop"]
+    seed: int | None = DEFAULTS["seed"]
 
     def validate(self) -> None:
-        """Raise UsageError naming the option whose value is out of range."""
-        from gptplay.errors import UsageError
+        """Raise UsageError naming the option (``--top-p``) whose value is out of range."""
+        from gptplay.settings import SAMPLING_NAMES, SettingError, setting, validate
 
-        checks = [
-            ("--temperature", self.temperature >= 0, "must be >= 0"),
-            ("--top-k", self.top_k >= 0, "must be >= 0 (0 turns it off)"),
-            ("--top-p", 0 < self.top_p <= 1, "must be in (0, 1]"),
-            ("--min-p", 0 <= self.min_p <= 1, "must be in [0, 1]"),
-            ("--repeat-penalty", self.repeat_penalty > 0, "must be > 0 (1 turns it off)"),
-            ("--presence-penalty", -2 <= self.presence_penalty <= 2, "must be in [-2, 2]"),
-            ("--frequency-penalty", -2 <= self.frequency_penalty <= 2, "must be in [-2, 2]"),
-            ("--max-tokens", self.max_tokens >= 1, "must be >= 1"),
-            ("--seed", self.seed is None or 0 <= self.seed < 2**32, "must be in [0, 2**32)"),
-        ]
-        for option, ok, rule in checks:
-            if not ok:
-                value = option.lstrip("-").replace("-", "_")
-                raise UsageError(f"{option} {getattr(self, value)!r} is out of range: {rule}.")
-        if any(s == "" for s in self.stop):
-            raise UsageError("--stop '' is empty: a stop sequence needs at least one character.")
+        for name in SAMPLING_NAMES:
+            try:
+                validate(name, getattr(self, name))
+            except SettingError as exc:
+                exc.message = exc.describe(setting(name).flag, sep=" ") + "."
+                raise
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 from gptplay.library import template as tpl
 from gptplay.library.errors import PromptError
 from gptplay.library.locate import locate, positions
-from gptplay.library.spec import KINDS, PARAM_TYPES, PromptSpec, Variable
+from gptplay.library.spec import KINDS, PARAM_NAMES, PromptSpec, Variable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -217,22 +217,22 @@ def _variables(c: _Checker, raw: Any) -> dict[str, Variable]:
 
 
 def _params(c: _Checker, raw: Any) -> dict[str, int | float]:
-    """[params]: known sampling parameters with numbers of the right type."""
+    """[params]: known settings, each checked by the settings table (gptplay.settings)."""
+    from gptplay.settings import SettingError, validate
+
     if not isinstance(raw, dict):
         c.error(("params",), "'params' must be a table, like [params] temperature = 0")
         return {}
     out = {}
     for key, value in raw.items():
-        types = PARAM_TYPES.get(key)
-        if types is None:
-            c.error(("params", key), f"unknown parameter '{key}' (known: {', '.join(PARAM_TYPES)})")
-        elif isinstance(value, bool) or not isinstance(value, types):
-            want = "an integer" if types == (int,) else "a number"
-            c.error(("params", key), f"parameter '{key}' must be {want}, not {_kind(value)}")
-        elif value < 0 and key not in ("presence_penalty", "frequency_penalty"):
-            c.error(("params", key), f"parameter '{key}' must not be negative")
-        else:
-            out[key] = value
+        if key not in PARAM_NAMES:
+            c.error(("params", key), f"unknown parameter '{key}' (known: {', '.join(PARAM_NAMES)})")
+            continue
+        try:
+            out[key] = validate(key, value)
+        except SettingError as exc:
+            shown = _kind(value) if not exc.out_of_range else None
+            c.error(("params", key), exc.describe(f"parameter '{key}'", shown))
     return out
 
 

@@ -9,6 +9,8 @@ from types import MappingProxyType
 
 from gptplay.library import template as tpl
 from gptplay.library.errors import PromptError
+from gptplay.settings import Layer, names_for, prompt_layer
+from gptplay.settings.schema import PROMPT
 
 KINDS = (
     "completion",
@@ -23,18 +25,8 @@ KINDS = (
     "chat",
 )
 
-# The default sampling parameters a prompt may set, with their types.
-PARAM_TYPES: dict[str, tuple[type, ...]] = {
-    "temperature": (int, float),
-    "top_k": (int,),
-    "top_p": (int, float),
-    "min_p": (int, float),
-    "repeat_penalty": (int, float),
-    "presence_penalty": (int, float),
-    "frequency_penalty": (int, float),
-    "max_tokens": (int,),
-    "seed": (int,),
-}
+# The settings a prompt's [params] may set (its stop sequences are the top-level `stop`).
+PARAM_NAMES: tuple[str, ...] = tuple(n for n in names_for(PROMPT) if n != "stop")
 
 
 @dataclass(frozen=True)
@@ -96,6 +88,11 @@ class PromptSpec:
     def joiner(self) -> str:
         """What follows the instruction (the separator unless set on its own)."""
         return self.separator if self.instruction_separator is None else self.instruction_separator
+
+    def settings_layer(self) -> Layer:
+        """The prompt's [params] and stop sequences as its layer of settings."""
+        where = str(self.source) if self.source else f"'{self.name}'"
+        return prompt_layer(self.params, self.stop, where)
 
     def resolve_variables(self, given: Mapping[str, str] | None = None) -> dict[str, str]:
         """Defaults overlaid with given values; a missing or unknown variable is an error."""

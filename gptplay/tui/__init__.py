@@ -11,21 +11,26 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gptplay.engine.base import Engine
+    from gptplay.settings import Resolved, SettingsStack
     from gptplay.tui.app import PlaygroundApp
 
 
 def create_app(
-    engine_factory: Callable[[str | None], Engine],
+    engine_factory: Callable[[Resolved], Engine],
     *,
-    model: str | None = None,
+    layers: SettingsStack | None = None,
     library: str | Path | None = None,
     prompt: str | None = None,
     top: int = 10,
 ) -> PlaygroundApp:
-    """The app; ``engine_factory(model)`` loads a model (called in a worker thread)."""
+    """The app; ``engine_factory(settings)`` loads the model they name (in a worker thread).
+
+    ``layers`` are the settings below and above the open prompt's [params]: the defaults,
+    config.toml and the command line's flags (none: the built-in defaults only).
+    """
     from gptplay.library import Library
     from gptplay.tui.app import PlaygroundApp
 
     return PlaygroundApp(
-        engine_factory, model=model, library=Library.default(library), prompt=prompt, top=top
+        engine_factory, layers=layers, library=Library.default(library), prompt=prompt, top=top
     )

@@ -20,6 +20,8 @@ from gptplay.engine.base import Engine
 from gptplay.engine.types import Alternative, Completion
 from gptplay.errors import GptplayError
 from gptplay.library import Library
+from gptplay.settings import Layer, Resolved, SettingsStack
+from gptplay.settings.schema import SESSION
 from gptplay.tui.chat_tab import ChatPane
 from gptplay.tui.composer import Composer
 from gptplay.tui.composition import Composition
@@ -34,7 +36,7 @@ from gptplay.tui.status import status_text
 from gptplay.tui.token_view import TokenView
 from gptplay.tui.transcript import Transcript
 
-EngineFactory = Callable[[str | None], Engine]
+EngineFactory = Callable[[Resolved], Engine]  # the settings name the model, ctx, threads
 DEFAULT_PROMPT = "translate"
 GIL_SWITCH_S = 0.001  # see on_mount
 READY = "ready · Ctrl+R runs"
@@ -68,14 +70,14 @@ class PlaygroundApp(SessionMixin, App[None]):
         self,
         engine_factory: EngineFactory,
         *,
-        model: str | None = None,
+        layers: SettingsStack | None = None,
         library: Library | None = None,
         prompt: str | None = None,
         top: int = 10,
     ) -> None:
         super().__init__()
         self.engine_factory = engine_factory
-        self.model = model
+        self.settings_layers = layers or SettingsStack()  # all but the open prompt's and the edits
         self.library = library or Library.default()
         self.start_prompt = prompt
         self.top = top
@@ -85,6 +87,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         self.composition: Composition | None = None
         self.generating = False
         self.state = "loading the model…"
+        self.model: str | None = None  # the name typed in the model field (None: as configured)
         self.loads = 0  # model loads started: only the latest one's result is taken
         self.previous: tuple[str | None, Engine] | None = None  # kept while another loads
 
@@ -107,7 +110,7 @@ class PlaygroundApp(SessionMixin, App[None]):
             with TabPane("Edit", id="edit"):
                 yield EditPane(self.library, id="editor")
             with TabPane("Chat", id="chat"):
-                yield ChatPane(self.generator, self.top, id="chat-pane")
+                yield ChatPane(self.generator, self.top, self.settings_layers, id="chat-pane")
         yield Static("", id="status")
         yield Footer()
 
@@ -131,7 +134,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         self.query_one("#output-box").border_title = "Output"
         self.query_one(Inspector).show(None, None)
         self.set_interval(FRAME_S, self._flush)
-        self.load_model(self.model)
+        self.load_model(None)
         entries = {e.name: e for e in self.library.entries()}
         name = self.start_prompt or (DEFAULT_PROMPT if DEFAULT_PROMPT in entries else None)
         if name is None and entries:
@@ -157,8 +160,11 @@ class PlaygroundApp(SessionMixin, App[None]):
         ).start()
 
     def _load(self, model: str | None, ticket: int) -> None:
+        edit = Layer(SESSION, {"model": model}, "the TUI") if model else None
         try:
-            result: Engine | GptplayError = self.engine_factory(model)
+            result: Engine | GptplayError = self.engine_factory(
+                self.settings_layers.resolve(session=edit)
+            )
         except GptplayError as exc:
             result = exc
         except Exception as exc:  # a thread's traceback would scribble over the screen

@@ -23,11 +23,12 @@ from textual.worker import get_current_worker
 
 from gptplay import render
 from gptplay.chat import ChatSession, Reply, choose_format
-from gptplay.chat.commands import default_params, strip_lead
+from gptplay.chat.commands import format_layer, strip_lead
 from gptplay.chat.slash import after_reply, dropped_note
 from gptplay.engine.base import CancelCheck, Engine
 from gptplay.engine.types import TokenEvent
 from gptplay.errors import GptplayError, UsageError
+from gptplay.settings import SettingsStack
 from gptplay.tui.chat_commands import ChatCommands, note_line
 from gptplay.tui.chat_view import ReplyView, Turn, error, info
 from gptplay.tui.generation import FRAME_S, Generator
@@ -40,10 +41,13 @@ class ChatPane(ChatCommands, Vertical):
 
     BINDINGS = [Binding("ctrl+o", "inspect", "Inspect reply", show=False)]
 
-    def __init__(self, generator: Generator, top: int = 10, **kwargs) -> None:
+    def __init__(
+        self, generator: Generator, top: int = 10, layers: SettingsStack | None = None, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.generator = generator
         self.top = top
+        self.settings_layers = layers or SettingsStack()  # default < config < the format < flags
         self.session: ChatSession | None = None
         self.engine: Engine | None = None
         self.busy = False
@@ -86,10 +90,19 @@ class ChatPane(ChatCommands, Vertical):
             return
         old = self.session
         if old is None:
-            self.session = ChatSession(engine, fmt, default_params(fmt), top=self.top)
+            settings = self.settings_layers.resolve(format_layer(fmt))
+            self.session = ChatSession(
+                engine, fmt, settings.sampling(), top=self.top, settings=settings
+            )
         else:
             self.session = ChatSession(
-                engine, fmt, old.params, top=old.top, probs=old.probs, conversation=old.conversation
+                engine,
+                fmt,
+                old.params,
+                top=old.top,
+                probs=old.probs,
+                conversation=old.conversation,
+                settings=old.settings,
             )
         self.write(
             info(f"chat with {engine.model_name} · {fmt.name} · {engine.n_ctx}-token context")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
@@ -11,23 +9,24 @@ from textual.widgets import Input, Label
 
 from gptplay.engine.types import SamplingParams
 from gptplay.errors import UsageError
+from gptplay.settings import BY_NAME, Layer, Resolved, SettingError, names_for, parse_text, resolve
+from gptplay.settings.check import unescape
+from gptplay.settings.schema import SAMPLING, SESSION
 
-# (field, label, parser); the label is what an error names.
-FIELDS: tuple[tuple[str, str, type], ...] = (
-    ("temperature", "temperature", float),
-    ("top_k", "top-k", int),
-    ("top_p", "top-p", float),
-    ("min_p", "min-p", float),
-    ("repeat_penalty", "repeat pen.", float),
-    ("max_tokens", "max tokens", int),
-    ("seed", "seed", int),
-)
+# One field per sampling setting of the table but stop, which has a field of its own.
+FIELDS: tuple[str, ...] = tuple(n for n in names_for(SESSION, SAMPLING) if n != "stop")
+
+
+def _shown(value: object) -> str:
+    """A field's text: '' for None, floats without a trailing '.0' (0.8, 1, 0.05)."""
+    if value is None:
+        return ""
+    text = repr(value) if isinstance(value, float) else str(value)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def split_stops(text: str) -> tuple[str, ...]:
     """Stop sequences separated by commas; \\n \\t mean newline and tab, \\, a comma."""
-    from gptplay.engine.stops import unescape
-
     parts = [p.replace("\0", ",") for p in text.replace("\\,", "\0").split(",")]
     return tuple(unescape(p) for p in parts if p != "")
 
@@ -43,6 +42,8 @@ def join_stops(stops: tuple[str, ...]) -> str:
 class ParamsPanel(VerticalScroll):
     """Labelled inputs; ``params()`` reads them into validated SamplingParams."""
 
+    filled: Resolved | None = None  # the settings last shown, before the user's edits
+
     class ModelRequested(Message):
         """The user typed a model name and pressed Enter (None: the configured model)."""
 
@@ -54,10 +55,10 @@ class ParamsPanel(VerticalScroll):
         with Horizontal(classes="prow"):
             yield Label("model", classes="pname")
             yield Input(id="p-model", placeholder="default", compact=True)
-        for name, label, _ in FIELDS:
+        for name in FIELDS:
             with Horizontal(classes="prow"):
-                yield Label(label, classes="pname")
-                placeholder = "random" if name == "seed" else ""
+                yield Label(BY_NAME[name].field_label, classes="pname")
+                placeholder = "random" if BY_NAME[name].optional else ""
                 yield Input(id=f"p-{name}", placeholder=placeholder, compact=True)
         with Horizontal(classes="prow"):
             yield Label("stop", classes="pname")
@@ -67,15 +68,15 @@ class ParamsPanel(VerticalScroll):
 
     def on_mount(self) -> None:
         self.border_title = "Parameters"
-        self.fill({}, ())
+        self.fill(resolve(()))
 
-    def fill(self, params: Mapping[str, int | float], stop: tuple[str, ...]) -> None:
-        """Defaults overlaid with a prompt's [params] and stop sequences."""
-        defaults = SamplingParams()
-        for name, _, _ in FIELDS:
-            value = params.get(name, getattr(defaults, name))
-            self.query_one(f"#p-{name}", Input).value = "" if value is None else str(value)
-        self.query_one("#p-stop", Input).value = join_stops(stop)
+    def fill(self, settings: Resolved) -> None:
+        """Show resolved settings (default < config < the prompt's [params] < flags)."""
+        self.filled = settings
+        for name in FIELDS:
+            value = settings[name]
+            self.query_one(f"#p-{name}", Input).value = _shown(value)
+        self.query_one("#p-stop", Input).value = join_stops(settings["stop"])
 
     def set_model(self, name: str | None, shown: str) -> None:
         """The name as asked for (so Enter reloads nothing), and the model's own name."""
@@ -85,26 +86,35 @@ class ParamsPanel(VerticalScroll):
         self.border_subtitle = shown
 
     def values(self) -> dict[str, int | float | None]:
-        """The numbers as typed; a UsageError names the field that is not a number."""
+        """The fields as typed, each checked by the settings table (a UsageError names it)."""
         out: dict[str, int | float | None] = {}
-        for name, label, kind in FIELDS:
-            raw = self.query_one(f"#p-{name}", Input).value.strip()
-            if name == "seed" and raw == "":
-                out[name] = None
-                continue
+        for name in FIELDS:
+            raw = self.query_one(f"#p-{name}", Input).value
             try:
-                out[name] = kind(raw)
-            except ValueError:
-                want = "a whole number" if kind is int else "a number"
-                raise UsageError(f"{label}: '{raw}' is not {want}.") from None
+                out[name] = parse_text(name, raw)  # type: ignore[assignment]
+            except SettingError as exc:
+                label = BY_NAME[name].field_label
+                if exc.out_of_range:
+                    message = f"{label}: {raw.strip()} is out of range: {exc.reason}."
+                    raise UsageError(message) from None
+                raise UsageError(f"{label}: '{raw.strip()}' is not {exc.reason}.") from None
         return out
+
+    def edits(self) -> Layer:
+        """What the user changed from the filled settings: the TUI's own layer."""
+        typed = {**self.values(), "stop": split_stops(self.query_one("#p-stop", Input).value)}
+        base = self.filled or resolve(())
+        changed = {k: v for k, v in typed.items() if base[k] != v}
+        return Layer(SESSION, changed, "the TUI")
+
+    def settings(self) -> Resolved:
+        """Every setting as the run will use it, with where each came from."""
+        base = self.filled or resolve(())
+        return base.over(self.edits())
 
     def params(self) -> SamplingParams:
         """Validated sampling parameters (a UsageError names the bad field)."""
-        stop = split_stops(self.query_one("#p-stop", Input).value)
-        params = SamplingParams(**self.values(), stop=stop)
-        params.validate()
-        return params
+        return self.settings().sampling()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "p-model":

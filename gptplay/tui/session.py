@@ -29,7 +29,7 @@ class SessionMixin:
             return
         self.composition = Composition.of(spec, DEFAULT_SHOTS)
         self.query_one(Composer).load(self.composition)
-        self.query_one(ParamsPanel).fill(spec.params, spec.stop)
+        self.query_one(ParamsPanel).fill(self.settings_layers.resolve(spec.settings_layer()))
         self.query_one(EditPane).load(spec, text)
         self.query_one(PromptView).refresh_prompt(self.engine)
         self.sub_title = name
@@ -118,5 +118,5 @@ class SessionMixin:
             for key in self.composition.query.keys() & comp.query.keys():
                 self.composition.query[key] = comp.query[key]  # keep what the user typed
             self.query_one(Composer).load(self.composition)
-            self.query_one(ParamsPanel).fill(spec.params, spec.stop)
+            self.query_one(ParamsPanel).fill(self.settings_layers.resolve(spec.settings_layer()))
             self.query_one(PromptView).refresh_prompt(self.engine)

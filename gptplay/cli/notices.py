@@ -1,52 +1,10 @@
-"""Precedence of settings (flag > config.toml > built-in default) and the GPU offload notice."""
+"""The GPU offload notice at model load, shown once per process when offload cannot happen."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from gptplay.engine.offload import Offload, reinstall_command
-
-_GIVEN = {"COMMANDLINE", "ENVIRONMENT", "PROMPT"}
-
-
-def current_context():
-    """The running command's context: Typer's own click copy (Typer >= 0.2x) or click's."""
-    try:
-        from typer._click.globals import get_current_context
-    except ImportError:  # older Typer runs on click itself
-        from click import get_current_context
-    return get_current_context(silent=True)
-
-
-def flag_given(flag: str) -> bool:
-    """Whether the running command received ``flag`` from its user (False outside a command)."""
-    ctx = current_context()
-    if ctx is None:
-        return False
-    for param in ctx.command.params:
-        if flag in param.opts:
-            source = ctx.get_parameter_source(param.name)
-            return source is not None and source.name in _GIVEN
-    return False
-
-
-def flag_default(flag: str, fallback: object) -> object:
-    """The running command's own default for ``flag``, else ``fallback``."""
-    ctx = current_context()
-    for param in ctx.command.params if ctx else ():
-        if flag in param.opts:
-            return param.default
-    return fallback
-
-
-def pick(flag: str, value: object, builtin: object, configured: object) -> object:
-    """The config's value where the caller passed the built-in default and no flag was given."""
-    if configured is None or flag_given(flag):
-        return value
-    default = flag_default(flag, builtin)
-    if isinstance(default, list):
-        default = default or None
-    return configured if value == default else value
 
 
 class Once:

@@ -1,0 +1,180 @@
+"""The KV cache and its bookkeeping: which tokens it holds, what a prompt can reuse, decoding.
+
+Sequence 0 holds the conversation or prompt the engine last worked on (``tokens``, at
+positions 0..n-1). Batched scoring lends other sequence ids to the candidates of one
+decode and drops them again, so between calls only sequence 0 is in the cache.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from gptplay.engine.loader import N_BATCH, N_SEQ_MAX, Loaded
+from gptplay.errors import ContextOverflowError, ModelError
+
+ROW_CHUNK = 32  # tokens per decode when every row of logits is kept (1 MiB each for Gemma)
+
+
+class Batch:
+    """A ``llama_batch`` whose arrays are numpy buffers this engine owns (never freed by C)."""
+
+    def __init__(self, lc, size: int = N_BATCH, n_seq: int = N_SEQ_MAX) -> None:
+        self.size = size
+        self.token = np.zeros(size, np.int32)
+        self.pos = np.zeros(size, np.int32)
+        self.n_seq_id = np.ones(size, np.int32)
+        self.seq_id = np.zeros((size, n_seq), np.int32)
+        self.logits = np.zeros(size, np.int8)
+        row = self.seq_id.strides[0]
+        base = self.seq_id.ctypes.data
+        p_seq = ctypes.POINTER(lc.llama_seq_id)
+        self._rows = (p_seq * size)(*[ctypes.cast(base + i * row, p_seq) for i in range(size)])
+        self.c = lc.llama_batch(
+            n_tokens=0,
+            token=self.token.ctypes.data_as(ctypes.POINTER(lc.llama_token)),
+            embd=None,
+            pos=self.pos.ctypes.data_as(ctypes.POINTER(lc.llama_pos)),
+            n_seq_id=self.n_seq_id.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+            seq_id=self._rows,
+            logits=self.logits.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)),
+        )
+        self.n = 0
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def add(self, tokens: list[int], pos0: int, seqs: tuple[int, ...], want: bool) -> int:
+        """Append tokens at positions pos0.. in the given sequences; return the first index."""
+        i, n = self.n, len(tokens)
+        self.token[i : i + n] = tokens
+        self.pos[i : i + n] = np.arange(pos0, pos0 + n, dtype=np.int32)
+        self.n_seq_id[i : i + n] = len(seqs)
+        self.seq_id[i : i + n, : len(seqs)] = seqs
+        self.logits[i : i + n] = want
+        self.n = i + n
+        return i
+
+
+class KVCache:
+    """Sequence 0's tokens in llama.cpp's cache, and decoding into it."""
+
+    def __init__(self, lc, loaded: Loaded) -> None:
+        self._lc = lc
+        self.ctx = loaded.ctx
+        self.n_ctx = loaded.n_ctx
+        self.n_vocab = loaded.n_vocab
+        self.mem = lc.llama_get_memory(loaded.ctx)
+        self.batch = Batch(lc)
+        self.tokens: list[int] = []  # sequence 0, positions 0..len-1
+        self.live = False  # the output logits are those of tokens[-1], from generation
+        self.batch_prefix = 0  # cached positions [0, n) that were decoded as one batch
+        self.last_prefix_reused = 0
+
+    # ---- bookkeeping ----------------------------------------------------------------
+
+    def shared_prefix(self, ids: list[int]) -> int:
+        """How many leading tokens of ``ids`` the cache already holds."""
+        n = 0
+        for a, b in zip(self.tokens, ids):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    def keep(self, n: int) -> int:
+        """Keep positions [0, n) of sequence 0 and drop the rest; return what was kept."""
+        lc = self._lc
+        if n < len(self.tokens):
+            if not lc.llama_memory_seq_rm(self.mem, 0, n, -1):
+                lc.llama_memory_clear(self.mem, True)
+                n = 0
+            self.tokens = self.tokens[:n]
+            self.live = False
+        if n < self.batch_prefix:  # cut inside that batch: it is no longer one batch of n
+            self.batch_prefix = 0
+        return n
+
+    def reuse(self, ids: list[int], limit: int) -> int:
+        """Keep the cached positions shared with ``ids`` (at most ``limit``); return the count."""
+        n = self.keep(min(self.shared_prefix(ids), limit))
+        self.last_prefix_reused = n
+        return n
+
+    def reset(self) -> None:
+        self._lc.llama_memory_clear(self.mem, True)
+        self.tokens = []
+        self.live = False
+        self.batch_prefix = 0
+
+    def drop_seqs(self, seqs: range) -> None:
+        """Forget the borrowed sequences of a batched decode (cells shared with 0 stay)."""
+        for s in seqs:
+            self._lc.llama_memory_seq_rm(self.mem, s, -1, -1)
+
+    def share_prefix(self, n: int, seqs: range) -> None:
+        """Let sequences ``seqs`` see sequence 0's positions [0, n) (no copy: shared cells)."""
+        if n:
+            for s in seqs:
+                self._lc.llama_memory_seq_cp(self.mem, 0, s, 0, n)
+
+    # ---- decoding -------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Decode the batch as it stands."""
+        self.batch.c.n_tokens = self.batch.n
+        rc = self._lc.llama_decode(self.ctx, self.batch.c)
+        self.batch.n = 0
+        if rc != 0:
+            if rc == 1:
+                raise ContextOverflowError(len(self.tokens) + self.batch.size, self.n_ctx)
+            if rc == 2:
+                raise KeyboardInterrupt  # aborted
+            raise ModelError(f"llama.cpp could not decode a batch (llama_decode returned {rc}).")
+
+    def extend(self, tokens: list[int], want_rows: bool = False) -> np.ndarray | None:
+        """Decode ``tokens`` after sequence 0's cache; return their logits rows if asked.
+
+        Without ``want_rows`` only the last token of each batch of N_BATCH gets logits
+        (llama.cpp always computes those), so the last position's logits are ready; with
+        it, batches are ROW_CHUNK tokens, each row being n_vocab floats.
+        """
+        rows = []
+        step = ROW_CHUNK if want_rows else N_BATCH
+        for i in range(0, len(tokens), step):
+            part = tokens[i : i + step]
+            self.batch.clear()
+            self.batch.add(part, len(self.tokens), (0,), want_rows)
+            self.batch.logits[len(part) - 1] = 1
+            self.run()
+            self.tokens += part
+            if want_rows:
+                rows.append(self.rows(0, len(part)))
+        self.live = False
+        if not want_rows:
+            return None
+        return np.concatenate(rows) if rows else np.empty((0, self.n_vocab), np.float32)
+
+    def step(self, token: int) -> None:
+        """Decode one generated token after the cache (the generation loop's hot path)."""
+        b = self.batch
+        pos = len(self.tokens)
+        b.token[0] = token
+        b.pos[0] = pos
+        b.n_seq_id[0] = 1
+        b.seq_id[0, 0] = 0
+        b.logits[0] = 1
+        b.n = 1
+        self.run()
+        self.tokens.append(token)
+        self.live = True
+
+    def logits(self, i: int = -1) -> np.ndarray:
+        """A numpy view (no copy) of the logits of batch index ``i`` of the last decode."""
+        ptr = self._lc.llama_get_logits_ith(self.ctx, i)
+        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+
+    def rows(self, first: int, n: int) -> np.ndarray:
+        """A copy of the logits of batch indices first..first+n-1 (each had logits asked)."""
+        return np.stack([self.logits(first + j) for j in range(n)])

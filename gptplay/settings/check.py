@@ -1,0 +1,102 @@
+"""One validation of a setting's value, shared by config.toml, [params], flags, TUI and `/set`.
+
+``validate`` returns the value in its canonical form or raises SettingError, which knows
+why (wrong type, or out of range) but not where: each caller names the place its own way
+(``file:line:col: sampling.top_p``, ``--top-p``, ``/set top_p=``, the TUI's field).
+"""
+
+from __future__ import annotations
+
+import math
+
+from gptplay.errors import UsageError
+from gptplay.settings.schema import BY_NAME, Setting
+
+TYPE_NAMES = {
+    int: "an integer",
+    float: "a number",
+    str: "a non-empty string",
+    tuple: "a list of non-empty strings",
+}
+
+
+class SettingError(UsageError):
+    """A value a setting does not take; ``describe`` words it for one place."""
+
+    def __init__(self, setting: Setting, value: object, reason: str, out_of_range: bool) -> None:
+        self.setting, self.value, self.reason = setting, value, reason
+        self.out_of_range = out_of_range
+        super().__init__(self.describe(setting.name))
+
+    def describe(self, label: str, shown: str | None = None, sep: str = " = ") -> str:
+        """``label = value is out of range: rule`` or ``label must be a number, not 'x'``."""
+        shown = shown if shown is not None else _show(self.value)
+        if self.out_of_range:
+            return f"{label}{sep}{shown} is out of range: {self.reason}"
+        return f"{label} must be {self.reason}, not {shown}"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # nan, inf, -inf (repr is the same; kept explicit)
+    return repr(list(value) if isinstance(value, tuple) else value)
+
+
+def validate(name: str, value: object) -> object:
+    """``value`` checked against the table; ints become floats where a float is wanted."""
+    s = BY_NAME[name]
+    if value is None and s.optional:
+        return None
+    if s.kind is tuple:
+        if isinstance(value, str):
+            value = (value,)
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) and v for v in value)
+        if not ok:
+            raise SettingError(s, value, TYPE_NAMES[tuple], False)
+        return tuple(value)
+    if s.kind is str:
+        if not isinstance(value, str) or not value.strip():
+            raise SettingError(s, value, TYPE_NAMES[str], False)
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SettingError(s, value, TYPE_NAMES[s.kind], False)
+    if s.kind is int and not isinstance(value, int):
+        raise SettingError(s, value, TYPE_NAMES[int], False)
+    if not in_range(s, value):
+        raise SettingError(s, value, s.rule(), True)
+    return float(value) if s.kind is float else value
+
+
+def in_range(s: Setting, value: float) -> bool:
+    """Whether a number lies in the setting's range (nan never does)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    low, high = s.bounds()
+    if low is not None and (value <= low if s.low_open else value < low):
+        return False
+    return not (high is not None and (value >= high if s.high_open else value > high))
+
+
+def parse_text(name: str, text: str) -> object:
+    """A value typed as text (a TUI field, `/set`): '' or 'none' is None where None is allowed."""
+    s = BY_NAME[name]
+    raw = text.strip()
+    if s.optional and raw.lower() in ("", "none", "random", "default"):
+        return None
+    if s.kind is int:
+        try:
+            return validate(name, int(raw))
+        except ValueError:
+            raise SettingError(s, raw, "a whole number", False) from None
+    if s.kind is float:
+        try:
+            return validate(name, float(raw))
+        except ValueError:
+            raise SettingError(s, raw, "a number", False) from None
+    if s.kind is tuple:
+        return validate(name, (raw,)) if raw else ()
+    return validate(name, raw)
+
+
+# One definition, beside the stop matcher that the unescaped sequences go to.
+from gptplay.engine.stops import unescape  # noqa: E402, F401

@@ -1,0 +1,48 @@
+"""--help reads as text: no swallowed markup, no <bool> on flags, conventional usage lines."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from gptplay.cli import app
+
+COMMANDS = [
+    ["complete"], ["tokens"], ["fewshot"], ["eval"], ["chat"], ["tui"],
+    ["library", "show"], ["models", "info"], ["config", "show"], ["config", "set"], [],
+]  # fmt: skip
+
+
+def help_of(*command: str) -> str:
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "gptplay")
+def test_help_has_no_bool_metavar_and_plain_usage(command):
+    text = help_of(*command)
+    usage = next(line for line in text.splitlines() if "Usage:" in line)
+    assert "<bool>" not in text
+    assert "{" not in usage and "[[" not in usage
+
+
+def test_usage_lines_name_arguments_as_users_write_them():
+    assert "Usage: gptplay fewshot [OPTIONS] TASK [INPUT]" in help_of("fewshot")
+    assert "Usage: gptplay complete [OPTIONS] PROMPT" in help_of("complete")
+    assert "Usage: gptplay tui [OPTIONS] [PROMPT]" in help_of("tui")
+
+
+def test_fewshot_help_shows_params_literally():
+    assert "The prompt's [params] are the sampling defaults" in help_of("fewshot")
+
+
+def test_settings_flags_come_from_the_table_with_their_ranges():
+    from gptplay.settings import SETTINGS
+
+    text = help_of("complete")
+    for s in SETTINGS:
+        assert s.flag in text
+    assert "(default 0.8, range [0, 10])" in text
+    assert "--presence-penalty" in help_of("chat") and "--top-k" in help_of("tui")
+    assert "--temperature" not in help_of("eval") and "--ctx" in help_of("eval")
