@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from gptplay.engine.types import TokenEvent
+if TYPE_CHECKING:  # settings.check imports unescape from here, and engine.types imports it
+    from gptplay.engine.types import TokenEvent
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
 
