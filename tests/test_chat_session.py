@@ -88,7 +88,7 @@ def test_a_message_that_cannot_be_sent_is_taken_back():
 
 
 def test_old_turns_are_dropped_to_fit_but_never_the_preamble_or_examples():
-    engine = FakeEngine(n_ctx=1500)  # fake tokens are bytes: the scaffold alone is ~900
+    engine = FakeEngine(n_ctx=1000)  # fake tokens are bytes: the scaffold alone is ~500
     s = scaffold_session(engine)
     dropped = 0
     for n in range(8):
