@@ -155,8 +155,8 @@ def test_the_library_scaffold_renders_history_as_demonstrations():
     assert text.startswith("The following is a conversation with Assistant")
     assert text.endswith("User: Hi!\nAssistant: Hello.\nUser: 2+2?\nAssistant:")
     assert (
-        "User: Can you suggest a name for a grey kitten?\nAssistant: How about Smokey, Pebble or Ash?\nUser: Hi!"
-        in text
+        "User: Can you suggest a name for a grey kitten?\n"
+        "Assistant: How about Smokey, Pebble or Ash?\nUser: Hi!" in text
     )
     assert fmt.stop[0] == "\nUser:"
     custom = fmt.render("You are {terse}.", TURNS)  # braces in a system prompt are literal
