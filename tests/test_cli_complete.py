@@ -134,6 +134,7 @@ def test_ctrl_c_keeps_output_and_exits_130(model_path, cache_dir):
     assert b"interrupted" in err
 
 
+@pytest.mark.model
 def test_tokens_shows_bos_as_a_control_token_and_the_alternatives_bytes(model_path):
     proc = run_cli("tokens", "Hi", "--probs", "--alts", "2", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -148,6 +149,7 @@ def test_tokens_shows_bos_as_a_control_token_and_the_alternatives_bytes(model_pa
     assert "1 token of a" in one.stdout
 
 
+@pytest.mark.model
 def test_sampled_shows_the_post_sampler_probability_beside_the_models(model_path):
     sampled = run_cli("complete", "-n", "4", "--seed", "1", "--alts", "2", "--sampled", "Hello")
     assert sampled.returncode == 0, sampled.stderr

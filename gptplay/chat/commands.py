@@ -27,6 +27,7 @@ from gptplay.settings.schema import SAMPLING, SESSION
 
 SETTABLE = ("top",) + names_for(SESSION, SAMPLING)
 
+
 def _wrap(text: str, width: int = 66) -> str:
     """Break a long list of names onto lines of about ``width`` characters."""
     import textwrap
