@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptplay.errors import GptplayError
-from gptplay.fileio import atomic_write
+from gptplay.fileio import atomic_write, locked
 from gptplay.paths import config_dir
 from gptplay.settings import BY_NAME, SettingError, names_for, validate
 from gptplay.settings.schema import CONFIG, MODEL
@@ -211,9 +211,14 @@ class _Locator:
 
 def write_value(dotted_key: str, value: object, path: Path | None = None) -> Config:
     """Set one value (``sampling.temperature``, ``aliases.NAME``), keeping comments; atomic."""
+    path = path or config_path()
+    with locked(path):  # two `config set` at once: each sees the other's change
+        return _write_value(dotted_key, value, path)
+
+
+def _write_value(dotted_key: str, value: object, path: Path) -> Config:
     import tomlkit
 
-    path = path or config_path()
     text = path.read_text(encoding="utf-8") if path.exists() else TEMPLATE
     parse_config(text, path)  # refuse to rewrite a file that is already broken
     doc = tomlkit.parse(text)

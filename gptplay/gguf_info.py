@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptplay.errors import ModelError
+from gptplay.fileio import require_regular_file
 
 # Arrays up to this many elements keep their values (tags, per-layer patterns); longer ones
 # keep only their length (vocabularies, scores, merges).
 SMALL_ARRAY = 256
+# Arrays of arrays deeper than this are refused as damaged (real files nest one or two).
+MAX_ARRAY_DEPTH = 16
 
 # Layers per repeat of the sliding-window pattern where the file does not say: llama.cpp's
 # set_swa_pattern(n) makes every n-th layer global. Gemma 3: five local layers, then a global one.
@@ -164,6 +167,7 @@ def _periodic(n_layers: int, every: int) -> tuple[bool, ...]:
 def read_gguf(path: Path) -> GgufInfo:
     """Read a GGUF file's header (metadata and tensor table); ModelError if it is not one."""
     path = Path(path)
+    require_regular_file(path, "the model", ModelError)  # a FIFO would block the read
     try:
         with path.open("rb") as fh:
             size = path.stat().st_size
@@ -175,7 +179,7 @@ def read_gguf(path: Path) -> GgufInfo:
         raise ModelError(f"Model file not found: {path}") from None
     except IsADirectoryError:
         raise ModelError(f"{path} is a directory, not a .gguf model file.") from None
-    except PermissionError as exc:
+    except OSError as exc:  # permissions, a symlink loop, an I/O error
         raise ModelError(f"Cannot read model file {path}: {exc.strerror}.") from None
     except (struct.error, IndexError, ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise _not_gguf(path, f"its header is damaged or truncated ({exc})") from None
@@ -216,13 +220,16 @@ class _Cursor:
             raise ValueError("an array runs past the end of the file")
         self.off = off
 
-    def value(self, vtype: int):
+    def value(self, vtype: int, depth: int = 0):
         if vtype == _STRING:
             return self.string()
         if vtype == _ARRAY:
+            if depth >= MAX_ARRAY_DEPTH:
+                raise ValueError(f"arrays nested more than {MAX_ARRAY_DEPTH} deep")
             etype, count = self.unpack("<I"), self.unpack("<Q")
             if count <= SMALL_ARRAY:
-                return ArrayInfo(etype, count, tuple(self.value(etype) for _ in range(count)))
+                values = tuple(self.value(etype, depth + 1) for _ in range(count))
+                return ArrayInfo(etype, count, values)
             if etype == _STRING:
                 self.skip_strings(count)
             elif etype in _SCALARS:

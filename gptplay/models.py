@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gptplay.errors import ModelError
+from gptplay.fileio import require_regular_file
 from gptplay.hub import cached_repos, hub_cache_dir, parse_hub_name, resolve_hub
 from gptplay.paths import cache_dir
 
@@ -70,7 +71,10 @@ def _resolve(name: str, config: Config, seen: tuple[str, ...]) -> ResolvedModel:
         return ResolvedModel(EMBEDDED_NAME, embedded_model_path())
     path = Path(name).expanduser()
     if path.exists():
+        require_regular_file(path, "the model", ModelError)  # a FIFO would block the load
         return ResolvedModel(path.name, path)
+    if path.is_symlink():
+        raise ModelError(f"{path} is a symbolic link to nothing readable (missing, or a loop).")
     if name in config.aliases:
         if name in seen:
             chain = " -> ".join((*seen, name))

@@ -152,7 +152,7 @@ def scored_tokens_table(
     for i in range(k):
         table.add_column(f"alt {i + 1}")
     for n, tok in enumerate(tokens):
-        alts = [f"{visible(a.text)} {pct(a.logprob)}" for a in tok.top[:k]]
+        alts = [Text(f"{visible(a.text)} {pct(a.logprob)}") for a in tok.top[:k]]  # not markup
         alts += [""] * (k - len(alts))
         lp = "" if tok.logprob is None else f"{tok.logprob:.3f}"
         is_control = tok.id in control

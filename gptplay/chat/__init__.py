@@ -41,6 +41,8 @@ from gptplay.chat.conversation import ChatFileError, Conversation, Message
 from gptplay.chat.session import ChatSession, ChatStateError, Prompt, Reply
 from gptplay.chat.templates import ChatFormat, ChatTemplateError, JinjaFormat, ScaffoldFormat
 from gptplay.engine.base import Engine
+from gptplay.fileio import require_regular_file
+from gptplay.textin import decode
 
 DEFAULT_SCAFFOLD = "chat"
 JINJA_SUFFIXES = (".jinja", ".jinja2", ".j2")
@@ -70,8 +72,9 @@ def choose_format(engine: Engine, template: str | None = None, library: str | No
         )
     if template is not None and template.lower().endswith(JINJA_SUFFIXES):
         path = Path(template)
+        require_regular_file(path, "--template", ChatTemplateError)  # a FIFO would block
         try:
-            source = path.read_text(encoding="utf-8")
+            source = decode(path.read_bytes(), f"--template {template}")
         except OSError as exc:
             raise ChatTemplateError(
                 f"--template {template}: cannot be read ({exc.strerror or exc})."

@@ -7,12 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gptplay import jsonin
 from gptplay.errors import GptplayError
-from gptplay.fileio import atomic_write
+from gptplay.fileio import atomic_write, require_regular_file
+from gptplay.textin import checked, decode
 
 FORMAT = "gptplay-chat"
 VERSION = 1
 ROLES = ("user", "assistant")
+# Bounds on a conversation file (docs/chat.md): far above any context window, and small
+# enough that fitting one to the context stays quick.
+MAX_FILE_BYTES = 2_000_000
+MAX_MESSAGES = 10_000
 
 
 class ChatFileError(GptplayError):
@@ -58,7 +64,7 @@ class Conversation:
     def add_user(self, text: str) -> None:
         if self.awaiting_reply:
             raise ValueError("the last user message has no reply yet")
-        self.messages.append(Message("user", text))
+        self.messages.append(Message("user", checked(text, "the message")))
 
     def add_reply(self, text: str, interrupted: bool = False) -> Message:
         if not self.awaiting_reply:
@@ -123,22 +129,35 @@ class Conversation:
     @classmethod
     def load(cls, path: Path) -> tuple[Conversation, dict]:
         """Read a saved conversation; returns it and the file's other fields (model, params)."""
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ChatFileError(f"{path}: no such file.") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ChatFileError(f"{path}: cannot be read ({exc}).") from None
+        require_regular_file(path, "a conversation file", ChatFileError)
         if path.suffix.lower() in (".md", ".markdown"):
             raise ChatFileError(
                 f"{path}: a markdown export cannot be loaded back.",
                 hint="save the conversation as .json to load it later.",
             )
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
+            with path.open("rb") as f:
+                raw = f.read(MAX_FILE_BYTES + 1)
+        except FileNotFoundError:
+            raise ChatFileError(f"{path}: no such file.") from None
+        except OSError as exc:
+            raise ChatFileError(f"{path}: cannot be read ({exc.strerror}).") from None
+        if len(raw) > MAX_FILE_BYTES:
             raise ChatFileError(
-                f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}).",
+                f"{path}: larger than {MAX_FILE_BYTES:,} bytes, the most a conversation file "
+                "may hold.",
+                hint="far more than any context holds; keep the turns you need in a new file.",
+            )
+        try:
+            text = decode(raw, str(path))
+        except GptplayError as exc:
+            raise ChatFileError(exc.message, hint=exc.hint) from None
+        try:
+            data = jsonin.loads(text)
+        except jsonin.JsonProblem as exc:
+            at = f":{exc.line}:{exc.col}" if exc.line else ""
+            raise ChatFileError(
+                f"{path}{at}: not valid JSON ({exc.reason}).",
                 hint="a conversation file is what /save FILE.json writes.",
             ) from None
         return cls.from_json(data, str(path))
@@ -163,6 +182,10 @@ class Conversation:
         raw = data.get("messages")
         if not isinstance(raw, list):
             raise bad("'messages'", "must be a list")
+        if len(raw) > MAX_MESSAGES:
+            raise bad(
+                "'messages'", f"has {len(raw):,}; a conversation holds at most {MAX_MESSAGES:,}"
+            )
         messages: list[Message] = []
         for i, item in enumerate(raw):
             where = f"messages[{i}]"

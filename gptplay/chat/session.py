@@ -24,6 +24,21 @@ def retry_seed(seed: int, attempt: int) -> int:
     return (seed + attempt) % SEED_RANGE
 
 
+# Before tokenizing, turns beyond this many characters per token of room are skipped: no
+# tokenizer averages more, and a loaded 2 MB conversation is then never tokenized whole.
+CHARS_PER_TOKEN_BOUND = 32
+
+
+def _skip_by_length(conv: Conversation, budget: int) -> None:
+    """Move the context start past the oldest exchanges while the rest is over budget chars."""
+    total = sum(len(m.content) for m in conv.in_context)
+    last = len(conv.messages) - 1
+    while total > budget and conv.context_start + 2 <= last:
+        total -= len(conv.messages[conv.context_start].content)
+        total -= len(conv.messages[conv.context_start + 1].content)
+        conv.context_start += 2
+
+
 class ChatStateError(GptplayError):
     """A chat action that does not fit the conversation's state (nothing to retry)."""
 
@@ -131,17 +146,36 @@ class ChatSession:
         conv = self.conversation
         reserve = min(self.params.max_tokens, self.engine.n_ctx // 2)
         limit = self.engine.n_ctx - reserve
-        dropped = 0
+        first = conv.context_start
+        _skip_by_length(conv, limit * CHARS_PER_TOKEN_BOUND)
         text = self.render(conv.in_context)
         ids = self.tokenize(text)
         if len(ids) > limit:
             limit -= self.engine.n_ctx // TRIM_HEADROOM
-            while len(ids) > limit and len(conv.in_context) > 1:
-                conv.context_start += 2
-                dropped += 2
-                text = self.render(conv.in_context)
-                ids = self.tokenize(text)
-        return Prompt(text, tuple(ids), dropped)
+            text, ids = self._fit(limit)
+        return Prompt(text, tuple(ids), conv.context_start - first)
+
+    def _fit(self, limit: int) -> tuple[str, list[int]]:
+        """Drop the fewest oldest exchanges that make the prompt fit: a binary search, so a
+        long loaded conversation costs a few renders, not one per message."""
+        conv = self.conversation
+        starts = range(conv.context_start + 2, len(conv.messages), 2)  # the last one stays
+        found: tuple[str, list[int]] | None = None
+        lo, hi = 0, len(starts) - 1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            text = self.render(conv.messages[starts[mid] :])
+            ids = self.tokenize(text)
+            if len(ids) <= limit:
+                found, conv.context_start, hi = (text, ids), starts[mid], mid - 1
+            else:
+                lo = mid + 1
+        if found is None:  # even the last message alone is too long: the engine says so
+            if starts:
+                conv.context_start = starts[-1]
+            text = self.render(conv.in_context)
+            found = (text, self.tokenize(text))
+        return found
 
     def preview(self, placeholder: str = "…") -> str:
         """The prompt the next message would get (``placeholder`` standing for the message)."""

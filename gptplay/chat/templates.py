@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Protocol
 
+from gptplay.chat import sandbox
 from gptplay.chat.conversation import Message
+from gptplay.chat.sandbox import make_environment
 from gptplay.errors import GptplayError
 from gptplay.library import PromptSpec, assemble
 
@@ -27,29 +28,6 @@ class ChatFormat(Protocol):
     default_system: str | None
 
     def render(self, system: str | None, messages: Sequence[Message]) -> str: ...
-
-
-def _sandbox():
-    """A Jinja environment for untrusted templates: no attribute of Python's internals."""
-    from jinja2.exceptions import SecurityError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    class StrictSandbox(ImmutableSandboxedEnvironment):
-        # The stock sandbox turns a forbidden attribute into an undefined value that prints
-        # as '' - the template would carry on quietly. Refuse loudly instead.
-        def unsafe_undefined(self, obj, attribute):
-            raise SecurityError(
-                f"access to attribute {attribute!r} of a {type(obj).__name__!r} object"
-            )
-
-    env = StrictSandbox(
-        trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
-    )
-    # Hugging Face's tojson keeps non-ASCII text and does not HTML-escape; templates expect that.
-    env.filters["tojson"] = lambda value, indent=None, **_: json.dumps(
-        value, ensure_ascii=False, indent=indent
-    )
-    return env
 
 
 def _raise_exception(message: str) -> None:
@@ -79,14 +57,25 @@ class JinjaFormat:
     def __post_init__(self) -> None:
         from jinja2.exceptions import TemplateSyntaxError
 
+        env = make_environment()
         try:
-            template = _sandbox().from_string(self.source)
+            template = env.from_string(self.source)
         except TemplateSyntaxError as exc:
-            raise ChatTemplateError(
-                f"{self.origin}, line {exc.lineno}: not a valid Jinja template ({exc.message}).",
-                hint="pass --template chat to use the library's dialogue scaffold instead.",
+            raise self._refused(
+                f"line {exc.lineno}: not a valid Jinja template ({exc.message})",
+                "pass --template chat to use the library's dialogue scaffold instead.",
             ) from None
+        except Exception as exc:  # RecursionError on deep nesting, MemoryError, ...
+            raise self._refused(f"it cannot be compiled ({_reason(exc)})") from None
         object.__setattr__(self, "_template", template)
+        object.__setattr__(self, "_env", env)
+
+    def _refused(self, reason: str, hint: str | None = None) -> ChatTemplateError:
+        """The one error every template failure becomes."""
+        return ChatTemplateError(
+            f"refused to run {self.origin}: {reason}.",
+            hint=hint or "use --template chat (the library's dialogue scaffold) or a .jinja file.",
+        )
 
     def render(self, system: str | None, messages: Sequence[Message]) -> str:
         """The prompt with the generation prompt appended (the assistant's turn opened)."""
@@ -95,8 +84,12 @@ class JinjaFormat:
         turns = [{"role": m.role, "content": m.content} for m in messages]
         if system:
             turns.insert(0, {"role": "system", "content": system})
+        chars = sum(len(t["content"]) for t in turns)
         try:
-            return self._template.render(  # type: ignore[attr-defined]
+            return sandbox.render(
+                self._template,  # type: ignore[attr-defined]
+                self._env,  # type: ignore[attr-defined]
+                chars,
                 messages=turns,
                 add_generation_prompt=True,
                 bos_token=self.bos_token,
@@ -107,17 +100,25 @@ class JinjaFormat:
                 strftime_now=_strftime_now,
             )
         except SecurityError as exc:
-            raise ChatTemplateError(
-                f"refused to run {self.origin}: it tried to reach Python internals ({exc}).",
-                hint="templates run sandboxed; use --template chat or a trusted .jinja file.",
+            raise self._refused(
+                f"it tried to reach Python internals ({exc})",
+                "templates run sandboxed; use --template chat or a trusted .jinja file.",
             ) from None
+        except sandbox.TemplateRefused as exc:
+            raise self._refused(str(exc)) from None
         except TemplateError as exc:
-            raise ChatTemplateError(
-                f"{self.origin} refused the conversation: {exc.message or exc}.",
-                hint="some templates accept no system prompt, or need turns to alternate.",
+            raise self._refused(
+                f"it rejected the conversation: {exc.message or exc}",
+                "some templates accept no system prompt, or need turns to alternate.",
             ) from None
-        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
-            raise ChatTemplateError(f"{self.origin} failed while rendering: {exc}.") from None
+        except Exception as exc:  # ZeroDivisionError, OverflowError, MemoryError, RecursionError
+            raise self._refused(f"it failed while rendering ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as a short phrase: its type, and its message when it has one."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 def _literal(text: str) -> str:

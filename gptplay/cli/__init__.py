@@ -42,7 +42,27 @@ _register()
 
 
 def main() -> None:
-    """Console entry point: domain errors become one readable line and a non-zero exit."""
+    """Console entry point: domain errors become one readable line and a non-zero exit.
+
+    SIGTERM and SIGHUP stop a command as Ctrl-C does (gptplay.signals); the exit status is
+    then 128 + the signal. Once the command is over, further interrupts are ignored, so a
+    second Ctrl-C while the model is freed cannot kill the process by signal.
+    """
+    from gptplay import signals
+
+    signals.install()
+    try:
+        _run()
+    except SystemExit as exc:
+        code = exc.code
+        if signals.received() is not None:
+            code = signals.exit_status(130)
+        signals.ignore_interrupts()
+        sys.exit(code)
+    signals.ignore_interrupts()
+
+
+def _run() -> None:
     try:
         app()
     except GptplayError as exc:

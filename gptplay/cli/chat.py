@@ -80,7 +80,9 @@ def chat(
         )
     message = None
     if not interactive:
-        message = sys.stdin.read().strip()
+        from gptplay.textin import read_stdin
+
+        message = read_stdin().strip()
         if not message:
             raise UsageError("standard input is empty: there is no message to answer.")
     conversation = Conversation.load(load_file)[0] if load_file else None

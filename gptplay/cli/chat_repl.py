@@ -9,7 +9,7 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.text import Text
 
-from gptplay import render
+from gptplay import render, signals
 from gptplay.chat import ChatSession, Reply
 from gptplay.chat.commands import strip_lead
 from gptplay.chat.slash import Note, Outcome, after_reply, dropped_note, handle
@@ -52,8 +52,8 @@ class Repl:
                 except (EOFError, KeyboardInterrupt):
                     self.out.print()
                     break
-                if self.handle(line) is False:
-                    break
+                if self.handle(line) is False or signals.received() is not None:
+                    break  # /exit, or SIGTERM/SIGHUP stopped the reply: leave
         finally:
             if history is not None:
                 history()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -11,12 +10,18 @@ from rich.console import Console
 from gptplay.cli import options as o
 from gptplay.errors import UsageError
 
+# `tokens` draws at most this many rows (docs: README's Errors section); --json has them all.
+MAX_TABLE_ROWS = 5000
+MAX_TOKENS_CHARS = 1_000_000
+
 
 def read_text(text: str) -> str:
     """The argument itself, or standard input for '-'."""
+    from gptplay.textin import checked, read_stdin
+
     if text == "-":
-        return sys.stdin.read()
-    return text
+        return read_stdin()
+    return checked(text, "the argument")
 
 
 def complete(
@@ -99,6 +104,12 @@ def tokens(
     from gptplay.engine.types import ScoredToken
 
     body = read_text(text)
+    if len(body) > MAX_TOKENS_CHARS:
+        raise UsageError(
+            f"the text is {len(body):,} characters; `tokens` reads at most {MAX_TOKENS_CHARS:,} "
+            "(tokenizing takes seconds per megabyte).",
+            hint="split the text, e.g. split -C 1000000 FILE part-, and run tokens on each.",
+        )
     engine = flags.load(flags.settings(), verbose=verbose)
     pieces = engine.pieces(body, add_bos=not no_bos)
     if probs:
@@ -128,10 +139,20 @@ def tokens(
             print(json.dumps(record, ensure_ascii=False))
         return
     console = Console(highlight=False)
-    console.print(render.scored_tokens_table(scored, alts if probs else 0, probs, control))
+    shown = scored[:MAX_TABLE_ROWS]  # a table of a million rows takes minutes to lay out
+    console.print(render.scored_tokens_table(shown, alts if probs else 0, probs, control))
+    if len(scored) > len(shown):
+        console.print(
+            f"… and {len(scored) - len(shown):,} more tokens: the table shows the first "
+            f"{MAX_TABLE_ROWS:,}; --json prints every one.",
+            style="yellow",
+            markup=False,
+        )
     console.print(
-        f"[dim]{render.plural(len(scored), 'token')} of a {engine.n_ctx}-token context · "
-        f"{engine.model_name}[/]"
+        f"{render.plural(len(scored), 'token')} of a {engine.n_ctx}-token context · "
+        f"{engine.model_name}",
+        style="dim",
+        markup=False,
     )
 
 

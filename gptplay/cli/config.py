@@ -172,21 +172,12 @@ def edit() -> None:
 
 def run_editor(text: str) -> str:
     """Let $VISUAL or $EDITOR edit ``text`` in a temporary .toml file; return what it saved."""
-    import os
-    import tempfile
-    from pathlib import Path
-
     from gptplay.cli.editor import run_editor as run_on_file
+    from gptplay.fileio import editor_copy
 
-    fd, name = tempfile.mkstemp(prefix="gptplay-config-", suffix=".toml")
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+    with editor_copy("config", text) as tmp:
         run_on_file(tmp)
         return tmp.read_text(encoding="utf-8")
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 @config_app.command("set", context_settings={"ignore_unknown_options": True})

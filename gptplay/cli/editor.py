@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-import tempfile
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gptplay.errors import GptplayError
+from gptplay.fileio import editor_copy
 from gptplay.library import Library, atomic_write, check, check_name
 
 
@@ -44,12 +45,8 @@ def edit_prompt(lib: Library, name: str) -> None:
     else:
         source = lib.find(name).path  # a built-in, or a prompt in another library dir
         original = source.read_text(encoding="utf-8")
-        err.print(f"[dim]editing your own copy of {source}[/]", soft_wrap=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f"{name}.", suffix=".toml")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(original)
+        err.print(f"[dim]editing your own copy of {escape(str(source))}[/]", soft_wrap=True)
+    with editor_copy(name, original) as tmp:
         while True:
             run_editor(tmp)
             try:
@@ -77,6 +74,4 @@ def edit_prompt(lib: Library, name: str) -> None:
             err.print(f"[dim]no changes; {target} {what}[/]", soft_wrap=True)
             return
         atomic_write(target, text)
-        err.print(f"[green]saved[/] {target}", soft_wrap=True)
-    finally:
-        tmp.unlink(missing_ok=True)
+        err.print(f"[green]saved[/] {escape(str(target))}", soft_wrap=True)

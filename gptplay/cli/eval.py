@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gptplay.cli import options as o
 from gptplay.cli.fewshot import LibraryOpt, parse_vars
@@ -171,10 +172,10 @@ def eval_cmd(
 
         record = session.record(engine.model_name, interrupted)
         atomic_write(output, json.dumps(record, ensure_ascii=False, indent=1) + "\n")
-        err.print(f"[green]wrote[/] {output}", soft_wrap=True)
+        err.print(f"[green]wrote[/] {escape(str(output))}", soft_wrap=True)
     if plot is not None:
         session.write_plot(plot)
-        err.print(f"[green]wrote[/] {plot}", soft_wrap=True)
+        err.print(f"[green]wrote[/] {escape(str(plot))}", soft_wrap=True)
     if interrupted:
         err.print("[yellow]interrupted: stopped by Ctrl-C; the results above are what finished.[/]")
         sys.exit(130)

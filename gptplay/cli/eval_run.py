@@ -83,9 +83,11 @@ class EvalSession:
         scorer = LabelScorer(engine, self.spec, self.variables)
         total = len(self.test) * len(plan(self.config))
         err.print(
-            f"[dim]{self.spec.name}: {len(self.test)} examples from {self.data_path}, "
+            f"{self.spec.name}: {len(self.test)} examples from {self.data_path}, "
             f"shots {','.join(map(str, self.config.shots))}, {self.config.seeds} seeds, "
-            f"labels {', '.join(self.spec.labels)} · {engine.model_name}[/]",
+            f"labels {', '.join(self.spec.labels)} · {engine.model_name}",
+            style="dim",
+            markup=False,
             soft_wrap=True,
         )
         with progress_bar(err) as bar:
@@ -116,7 +118,7 @@ class EvalSession:
         out.print(results_table(summaries, self.title()))
         if any(not s.complete for s in summaries):
             out.print("[dim]* unfinished: the figures cover the examples scored so far.[/]")
-        out.print(f"majority class ({base_label}): {100 * base:.1f}%")
+        out.print(f"majority class ({base_label}): {100 * base:.1f}%", markup=False)
         out.print()
         out.print(chart(summaries, base))
         if show_confusion:

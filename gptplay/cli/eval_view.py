@@ -32,7 +32,7 @@ def pct(pair: tuple[float, float] | None, runs: int) -> str:
 def results_table(summaries: Sequence[ShotSummary], title: str) -> Table:
     """One row per shot count: accuracy and macro-F1, with and without calibration."""
     has_cal = any(s.calibrated is not None for s in summaries)
-    table = Table(title=title, header_style="bold", title_justify="left")
+    table = Table(title=Text(title), header_style="bold", title_justify="left")
     table.add_column("shots", justify="right")
     table.add_column("seeds", justify="right", style="dim")
     table.add_column("accuracy %", justify="right", style=RAW_STYLE)
@@ -80,13 +80,13 @@ def chart(summaries: Sequence[ShotSummary], baseline: float, width: int = 50) ->
 
 def confusion_table(matrix: list[list[int]], labels: Sequence[str], title: str) -> Table:
     """Rows are gold labels, columns predictions; the diagonal is bold."""
-    table = Table(title=title, header_style="bold", title_justify="left")
+    table = Table(title=Text(title), header_style="bold", title_justify="left")
     table.add_column("gold \\ predicted")
-    for label in labels:
-        table.add_column(label, justify="right")
+    for label in labels:  # labels come from a prompt file: text, never markup
+        table.add_column(Text(label), justify="right")
     for i, label in enumerate(labels):
         cells = [f"[bold]{v}[/]" if i == j else str(v) for j, v in enumerate(matrix[i])]
-        table.add_row(label, *cells)
+        table.add_row(Text(label), *cells)
     return table
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gptplay.cli import options as o
 from gptplay.errors import UsageError
@@ -40,11 +41,13 @@ def read_input(argument: str | None, option: str | None) -> str | None:
     """INPUT, --input, '-' or piped standard input; None when there is none."""
     if argument is not None and option is not None:
         raise UsageError("give the input once: as INPUT or with --input, not both.")
+    from gptplay.textin import checked, read_stdin
+
     text = argument if argument is not None else option
     if text == "-" or (text is None and not sys.stdin.isatty()):
-        piped = sys.stdin.read()
+        piped = read_stdin()
         text = piped.rstrip("\n") if piped or text == "-" else None
-    return text
+    return None if text is None else checked(text, "the input")
 
 
 def fewshot(
@@ -144,13 +147,17 @@ def fewshot(
     n_prompt, dropped = run.measure(engine, fit_ctx)
     if save_as is not None:  # after --fit, so the saved prompt is the one that runs
         path, updated = run.save(save_as)
-        err.print(f"[green]{'updated' if updated else 'saved'}[/] {path}", soft_wrap=True)
+        err.print(
+            f"[green]{'updated' if updated else 'saved'}[/] {escape(str(path))}", soft_wrap=True
+        )
     if json_out:
         print(json.dumps(run.record(n_prompt, engine.n_ctx, dropped), ensure_ascii=False))
     else:
         if show_prompt and not dry_run:
             err.print(run.composed.text, style="dim", markup=False, soft_wrap=True)
-        err.print(f"[dim]{run.describe(n_prompt, engine.n_ctx, dropped)}[/]", soft_wrap=True)
+        err.print(
+            run.describe(n_prompt, engine.n_ctx, dropped), style="dim", markup=False, soft_wrap=True
+        )
     if dry_run:
         if not json_out:
             out.print(run.composed.text, markup=False, highlight=False, soft_wrap=True)

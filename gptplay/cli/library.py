@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from gptplay.cli.fewshot import LibraryOpt
 from gptplay.cli.help import App
@@ -75,8 +77,14 @@ def list_cmd(
     for col in ("name", "origin", "kind", "examples", "title"):
         table.add_column(col)
     for r in rows:
-        title = r["title"] if r["title"] is not None else f"[red]invalid: {r['error']}[/]"
-        table.add_row(r["name"], r["origin"], r["kind"] or "", str(r["examples"] or ""), title)
+        title = (
+            Text(r["title"])
+            if r["title"] is not None
+            else Text(f"invalid: {r['error']}", style="red")
+        )
+        # names, kinds and titles come from files: text, never markup
+        cells = (r["name"], r["origin"], r["kind"] or "", str(r["examples"] or ""))
+        table.add_row(*map(Text, cells), title)
     out.print(table)
 
 
@@ -97,7 +105,7 @@ def show(
     spec = Library.default(library).load(name)
     out, _ = _consoles()
     origin = "built-in" if spec.builtin else "user"
-    out.print(Rule(f"{spec.name} · {origin} · {spec.source}"))
+    out.print(Rule(Text(f"{spec.name} · {origin} · {spec.source}")))
     out.print(Syntax(spec.source.read_text(encoding="utf-8"), "toml", word_wrap=True))
     k = len(spec.examples) if shots is None else shots
     placeholders = {f: "{" + f + "}" for f in spec.query_fields}
@@ -160,6 +168,7 @@ def new(
     library: LibraryOpt = None,
 ) -> None:
     """Create a prompt in your library (a small skeleton, or a copy of another)."""
+    from gptplay.fileio import FileExists
     from gptplay.library import Library, atomic_write, check_name
 
     lib = Library.default(library)
@@ -170,10 +179,13 @@ def new(
         text = lib.find(from_).path.read_text(encoding="utf-8")
     else:
         text = SKELETON.format(title=name)
-    atomic_write(target, text)
+    try:
+        atomic_write(target, text, exclusive=True)  # two `new` at once: one is refused
+    except FileExists as exc:
+        raise GptplayError(exc.message, hint=f"gptplay library edit {name}") from None
     _, err = _consoles()
-    err.print(f"[green]created[/] {target}", soft_wrap=True)
-    err.print(f"[dim]edit it with: gptplay library edit {name}[/]")
+    err.print(f"[green]created[/] {escape(str(target))}", soft_wrap=True)
+    err.print(f"[dim]edit it with: gptplay library edit {escape(name)}[/]")
 
 
 @library_app.command()

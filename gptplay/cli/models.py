@@ -90,12 +90,16 @@ def pull(
     label = selector or quant_label(path.name) or path.name
     full = str(HubName(name.repo, label))
     console = _console()
-    console.print(f"{full}: {path} ({size_text(path.stat().st_size)})", soft_wrap=True)
+    console.print(
+        f"{full}: {path} ({size_text(path.stat().st_size)})", markup=False, soft_wrap=True
+    )
     if alias:
         from gptplay.config import config_path, write_value
 
         write_value(f"aliases.{alias}", full)
-        console.print(f"alias {alias} → {full} saved in {config_path()}", soft_wrap=True)
+        console.print(
+            f"alias {alias} → {full} saved in {config_path()}", markup=False, soft_wrap=True
+        )
 
 
 @models_app.command("info")

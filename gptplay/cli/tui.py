@@ -23,8 +23,12 @@ def tui(
     flags: o.Flags,
 ) -> None:
     """Open the playground: compose prompts, watch tokens and their probabilities, branch."""
+    from gptplay import signals
+
     app = tui_app(flags, prompt=prompt, library=library, top=top)
-    app.run()
+    # SIGTERM/SIGHUP quit the screen as Ctrl+Q does (the terminal restored), never mid-draw.
+    with signals.on_signal(lambda signum: app.exit(return_code=128 + signum)):
+        app.run()
 
 
 def tui_app(flags: o.Flags, *, prompt: str | None, library: str | None, top: int):

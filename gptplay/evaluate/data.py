@@ -8,8 +8,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gptplay import jsonin
 from gptplay.errors import GptplayError
+from gptplay.fileio import require_regular_file
 from gptplay.library import PromptSpec
+from gptplay.textin import CONVERT_HINT, bad_byte
 
 
 class DataError(GptplayError):
@@ -54,6 +57,7 @@ def load_examples(
 ) -> list[Example]:
     """Every row of a .jsonl/.json-lines or .csv file as an Example; DataError on any bad row."""
     columns = dict(columns or parse_field_map(None, spec))
+    require_regular_file(path, "a data file", DataError)
     if not path.is_file():
         raise DataError(f"{path}: no such file.", hint="give a .jsonl or .csv file, or OWNER/NAME.")
     rows = _csv_rows(path) if path.suffix.lower() in (".csv", ".tsv") else _json_rows(path)
@@ -72,10 +76,11 @@ def _json_rows(path: Path) -> Iterator[tuple[int, dict]]:
         if not raw.strip():
             continue
         try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as exc:
+            row = jsonin.loads(raw)
+        except jsonin.JsonProblem as exc:
+            at = f" at column {exc.col}" if exc.col else ""
             raise DataError(
-                f"{path}:{n}: not valid JSON ({exc.msg} at column {exc.colno}).",
+                f"{path}:{n}: not valid JSON ({exc.reason}{at}).",
                 hint="JSON Lines holds one JSON object per line; a .csv file needs a header row.",
             ) from None
         if not isinstance(row, dict):
@@ -106,9 +111,14 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict]]:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}).") from None
+        line, col, byte = bad_byte(raw, exc.start)
+        raise DataError(
+            f"{path}:{line}:{col}: not UTF-8 text (byte 0x{byte:02x} at offset {exc.start}).",
+            hint=CONVERT_HINT,
+        ) from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read it ({exc.strerror}).") from None
 

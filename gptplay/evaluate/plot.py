@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from gptplay.errors import GptplayError
 from gptplay.evaluate.report import ShotSummary
+from gptplay.fileio import atomic_write
 
 
 def write_png(path: Path, summaries: Sequence[ShotSummary], baseline: float, title: str) -> None:
@@ -56,16 +56,4 @@ def write_png(path: Path, summaries: Sequence[ShotSummary], baseline: float, tit
         fig.savefig(buf, format="png", bbox_inches="tight")
     finally:
         plt.close(fig)
-    _write_bytes(path, buf.getvalue())
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Temporary file beside the target, then os.replace: a failed write leaves no half PNG."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise GptplayError(f"Could not write {path}: {exc.strerror}.") from None
+    atomic_write(path, buf.getvalue())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 import sys
 from pathlib import Path
 from types import MappingProxyType
@@ -12,6 +13,7 @@ from gptplay.library import template as tpl
 from gptplay.library.errors import PromptError
 from gptplay.library.locate import locate, positions
 from gptplay.library.spec import KINDS, PARAM_NAMES, PromptSpec, Variable
+from gptplay.textin import CONVERT_HINT, bad_byte
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,6 +36,12 @@ TOP_KEYS = {
     "examples": "the demonstrations",
 }
 REQUIRED = ("title", "kind", "template", "answer")
+# Refused before parsing (docs/library.md): the standard TOML reader takes minutes on a
+# key of 100,000 dotted parts, and rich's highlighter on megabytes of text.
+MAX_PROMPT_BYTES = 256 * 1024
+MAX_KEY_PARTS = 32
+_SEGMENT = r"""(?:[A-Za-z0-9_\-]+|"[^"\n]*"|'[^'\n]*')"""
+_DOTTED = re.compile(rf"(?:{_SEGMENT}[ \t]*\.[ \t]*){{{MAX_KEY_PARTS},}}{_SEGMENT}")
 _POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -89,6 +97,7 @@ def _end(text: str) -> tuple[int, int]:
 
 def parse_toml(text: str, source: str) -> dict:
     """TOML text to a dict, or a PromptError at the line and column of the syntax error."""
+    _guard(text, source)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -99,6 +108,27 @@ def parse_toml(text: str, source: str) -> dict:
         raise PromptError(f"not valid TOML: {msg}", source=source, line=line, col=col) from None
     except RecursionError:
         raise PromptError("not valid TOML: nested too deeply", source=source) from None
+
+
+def _guard(text: str, source: str) -> None:
+    """Refuse, before parsing, a text too large or with keys of too many dotted parts."""
+    if len(text) > MAX_PROMPT_BYTES:
+        raise PromptError(
+            f"the prompt is {len(text):,} characters; a prompt file holds at most "
+            f"{MAX_PROMPT_BYTES:,}",
+            hint="keep the demonstrations you need, or put long data in an eval --data file",
+            source=source,
+        )
+    m = _DOTTED.search(text)
+    if m:  # also inside inline tables and values: a false alarm needs 33 dotted words in a row
+        parts = m.group(0).count(".") + 1
+        line = text.count("\n", 0, m.start()) + 1
+        raise PromptError(
+            f"a dotted key of {parts:,} parts (a prompt file allows at most {MAX_KEY_PARTS})",
+            hint="a prompt's keys are nested two or three levels deep",
+            source=source,
+            line=line,
+        )
 
 
 def check(text: str, source: str, name: str) -> tuple[PromptSpec | None, list[PromptError]]:
@@ -288,8 +318,24 @@ def load_text(text: str, source: str = "<prompt>", name: str = "prompt") -> Prom
 def read_source(path: Path) -> str:
     """A prompt file's text, or a PromptError saying why it cannot be read."""
     try:
-        return path.read_text(encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise PromptError("not a regular file (a FIFO, device or folder?)", source=path)
+        with path.open("rb") as f:
+            raw = f.read(MAX_PROMPT_BYTES + 1)
+        if len(raw) > MAX_PROMPT_BYTES:
+            raise PromptError(
+                f"larger than {MAX_PROMPT_BYTES:,} bytes, the most a prompt file may hold",
+                source=path,
+            )
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PromptError(f"not UTF-8 text ({exc.reason})", source=path) from None
+        line, col, byte = bad_byte(raw, exc.start)
+        raise PromptError(
+            f"not UTF-8 text: byte 0x{byte:02x} ({exc.reason})",
+            hint=CONVERT_HINT,
+            source=path,
+            line=line,
+            col=col,
+        ) from None
     except OSError as exc:
         raise PromptError(f"cannot read the prompt file: {exc.strerror}", source=path) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gptplay.fileio import atomic_write  # noqa: F401  (re-exported by gptplay.library)
+from gptplay.fileio import atomic_write, locked
 from gptplay.library.errors import PromptError
 from gptplay.library.loader import load_text, tomllib
 from gptplay.library.spec import PromptSpec
@@ -164,6 +164,11 @@ def render_toml(spec: PromptSpec, existing: str | None = None, header: str | Non
 
 def save_spec(spec: PromptSpec, path: Path, header: str | None = None) -> str:
     """Write a spec to path (keeping the comments of a file already there); returns the text."""
+    with locked(path):  # a concurrent save of the same file is merged, never lost
+        return _save_spec(spec, path, header)
+
+
+def _save_spec(spec: PromptSpec, path: Path, header: str | None) -> str:
     existing = None
     if path.exists():
         try:

@@ -189,7 +189,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         self.query_one(PromptView).refresh_prompt(self.engine)
 
     def _model_failed(self, exc: GptplayError) -> None:
-        self.notify(str(exc), title="model", severity="error", timeout=10)
+        self.notify(str(exc), title="model", severity="error", timeout=10, markup=False)
         if self.previous is None:
             self.state = "no model"
             self.show_status()
@@ -225,7 +225,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         try:
             params = self.query_one(ParamsPanel).params()
         except GptplayError as exc:
-            self.notify(str(exc), title="parameters", severity="error")
+            self.notify(str(exc), title="parameters", severity="error", markup=False)
             return
         request = Request(prompt, params, self.top, self.generator.next_run())
         if fresh:
@@ -278,7 +278,7 @@ class PlaygroundApp(SessionMixin, App[None]):
             self.generating = False
             self.state = "failed"
             self.show_status()
-            self.notify(str(exc), title="generation", severity="error", timeout=10)
+            self.notify(str(exc), title="generation", severity="error", timeout=10, markup=False)
 
     def show_status(self) -> None:
         bar = self.query_one("#status", Static)
@@ -312,7 +312,7 @@ class PlaygroundApp(SessionMixin, App[None]):
         try:
             text = self.composition.compose().text
         except GptplayError as exc:
-            self.notify(str(exc), title="prompt", severity="error")
+            self.notify(str(exc), title="prompt", severity="error", markup=False)
             return
         self.start(text, fresh=True)
 

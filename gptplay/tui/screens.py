@@ -66,7 +66,7 @@ class ConfirmScreen(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal"):
-            yield Label(self.message)
+            yield Label(self.message, markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Save", id="save")
                 yield Button("Discard", id="discard", variant="error")

@@ -25,7 +25,7 @@ class SessionMixin:
             spec = self.library.load(name)
             text = spec.source.read_text(encoding="utf-8") if spec.source else ""
         except (GptplayError, OSError) as exc:
-            self.notify(str(exc), title="prompt", severity="error", timeout=10)
+            self.notify(str(exc), title="prompt", severity="error", timeout=10, markup=False)
             return
         self.composition = Composition.of(spec, DEFAULT_SHOTS)
         self.query_one(Composer).load(self.composition)
@@ -60,7 +60,9 @@ class SessionMixin:
                 try:
                     editor.save()
                 except GptplayError as exc:
-                    self.notify(str(exc), title="not saved", severity="error", timeout=10)
+                    self.notify(
+                        str(exc), title="not saved", severity="error", timeout=10, markup=False
+                    )
                     self.action_tab("edit")
                     return
                 then()
@@ -79,7 +81,7 @@ class SessionMixin:
             try:
                 self.query_one(EditPane).save()
             except GptplayError as exc:
-                self.notify(str(exc), title="not saved", severity="error", timeout=10)
+                self.notify(str(exc), title="not saved", severity="error", timeout=10, markup=False)
             return
         if self.composition is None:
             return
@@ -102,15 +104,15 @@ class SessionMixin:
             params = {k: v for k, v in values.items() if v is not None}
             save_spec(self.composition.as_spec(name, params), path)
         except GptplayError as exc:
-            self.notify(str(exc), title="not saved", severity="error", timeout=10)
+            self.notify(str(exc), title="not saved", severity="error", timeout=10, markup=False)
             return
-        self.notify(f"saved {path}")
+        self.notify(f"saved {path}", markup=False)
         self.query_one(LibraryPanel).set_entries(self.library.entries())
 
     def on_edit_pane_saved(self, event: EditPane.Saved) -> None:
         """The library now has the user's copy: list it, and compose from what was saved."""
         self.query_one(LibraryPanel).set_entries(self.library.entries())
-        self.notify(f"saved {event.path}")
+        self.notify(f"saved {event.path}", markup=False)
         comp = self.composition
         if comp is not None and comp.spec.name == event.name:
             spec = self.library.load(event.name)
