@@ -3,38 +3,59 @@
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Collection
 
 from rich.table import Table
 from rich.text import Text
 
 from gptplay.engine.types import Completion, ScoredToken, TokenEvent
+from gptplay.errors import GptplayError
 
-# (lower bound of probability, style): the OpenAI Playground's idea, readable on dark and light.
+# (lower bound of probability, style): the OpenAI Playground's idea. Each colour is one of
+# the 256-colour palette's own (a 256-colour terminal shows it exactly) and each falls to a
+# different one of the 16 basic colours (green, cyan, yellow, red, magenta), so the five
+# bands stay five in truecolor, 256 and 16 colours (tests/test_render.py checks both).
 BANDS: tuple[tuple[float, str], ...] = (
-    (0.80, "on #1f3d1f"),
-    (0.50, "on #3d3d1a"),
-    (0.20, "on #5c4a14"),
-    (0.05, "on #6b2e0f"),
-    (0.00, "on #7a1414"),
+    (0.80, "on #005f00"),  # 256: 22, 16: green
+    (0.50, "on #00875f"),  # 256: 29, 16: cyan
+    (0.20, "on #875f00"),  # 256: 94, 16: yellow
+    (0.05, "on #870000"),  # 256: 88, 16: red
+    (0.00, "on #af005f"),  # 256: 125, 16: magenta
 )
+LABELS = ("≥80%", "50–80%", "20–50%", "5–20%", "<5%")
+# Under NO_COLOR (no-color.org) colours are dropped; text attributes take their place.
+NO_COLOR_BANDS = ("", "dim", "underline", "bold underline", "reverse")
+NO_COLOR_NAMES = ("plain", "dim", "underlined", "bold underlined", "reversed")
+
+
+def no_color() -> bool:
+    """Whether the user asked for no colour (NO_COLOR set and not empty)."""
+    return bool(os.environ.get("NO_COLOR"))
 
 
 def prob_style(logprob: float | None) -> str:
-    """The background style for a token of this log-probability ('' when unknown)."""
+    """The style for a token of this log-probability ('' when unknown)."""
     if logprob is None:
         return ""
+    styles = NO_COLOR_BANDS if no_color() else tuple(style for _, style in BANDS)
     p = math.exp(logprob)
-    for low, style in BANDS:
+    for (low, _), style in zip(BANDS, styles):
         if p >= low:
             return style
-    return BANDS[-1][1]
+    return styles[-1]
 
 
 def legend() -> Text:
-    """One line that explains the shading."""
+    """One line that explains the shading (under NO_COLOR, what stands in for it)."""
+    if no_color():
+        text = Text("probability (NO_COLOR: attributes for colours): ", style="")
+        for style, label, name in zip(NO_COLOR_BANDS, LABELS, NO_COLOR_NAMES):
+            text.append(f"{label} {name}", style=style)
+            text.append("  ")
+        return text
     text = Text("probability: ", style="dim")
-    labels = ("≥80%", "50–80%", "20–50%", "5–20%", "<5%")
-    for (_, style), label in zip(BANDS, labels):
+    for (_, style), label in zip(BANDS, LABELS):
         text.append(f" {label} ", style=style)
         text.append(" ")
     return text
@@ -55,11 +76,19 @@ def pct(logprob: float | None) -> str:
 
 
 def alternatives_table(events: list[TokenEvent] | tuple[TokenEvent, ...], k: int) -> Table:
-    """Each generated token with its probability and its top-k alternatives."""
-    table = Table(title="Top alternatives", show_lines=False, header_style="bold")
+    """Each generated token with its probability and its top-k alternatives.
+
+    Tokens that carry a post-sampler probability (``--sampled``) get a second column,
+    ``sampled``: the token's probability in the distribution it was drawn from.
+    """
+    sampled = any(e.sampled_logprob is not None for e in events)
+    title = "Top alternatives" if k else "Tokens"
+    table = Table(title=title, show_lines=False, header_style="bold")
     table.add_column("#", justify="right", style="dim")
     table.add_column("token")
     table.add_column("p", justify="right")
+    if sampled:
+        table.add_column("sampled", justify="right")
     for i in range(k):
         table.add_column(f"alt {i + 1}")
     for n, event in enumerate(e for e in events if e.id >= 0):
@@ -75,23 +104,43 @@ def alternatives_table(events: list[TokenEvent] | tuple[TokenEvent, ...], k: int
                 style=prob_style(event.logprob),
             ),
             pct(event.logprob),
+            *([pct(event.sampled_logprob)] if sampled else []),
             *cells,
         )
     return table
+
+
+def plural(n: int, word: str) -> str:
+    """'1 token', '2 tokens'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def error_text(exc: GptplayError) -> Text:
+    """A domain error as every front end shows it: 'error: …' and, under it, the hint."""
+    text = Text("error: ", style="bold red") + Text(exc.message)
+    if exc.hint:
+        text.append(f"\nhint: {exc.hint}", style="dim")
+    return text
 
 
 def summary_line(c: Completion) -> Text:
     """Tokens, speed, first-token latency, finish reason and seed of a finished run."""
     ttft = "–" if c.time_to_first_token_s is None else f"{c.time_to_first_token_s:.2f} s"
     return Text(
-        f"{c.tokens} tokens · {c.tokens_per_s:.1f} tok/s · first token {ttft} · "
-        f"prompt {c.prompt_tokens} tokens · finish: {c.finish_reason} · seed {c.seed} · {c.model}",
+        f"{plural(c.tokens, 'token')} · {c.tokens_per_s:.1f} tok/s · first token {ttft} · "
+        f"prompt {plural(c.prompt_tokens, 'token')} · finish: {c.finish_reason} · seed {c.seed} · "
+        f"{c.model}",
         style="dim",
     )
 
 
-def scored_tokens_table(tokens: list[ScoredToken], k: int, probs: bool = True) -> Table:
-    """The tokens of a text with their ids and, when scored, their probabilities."""
+def scored_tokens_table(
+    tokens: list[ScoredToken], k: int, probs: bool = True, control: Collection[int] = ()
+) -> Table:
+    """The tokens of a text with their ids and, when scored, their probabilities.
+
+    ``control`` tokens (BOS) stand for no bytes of the text: their piece is their name.
+    """
     table = Table(header_style="bold")
     table.add_column("#", justify="right", style="dim")
     table.add_column("id", justify="right")
@@ -106,11 +155,12 @@ def scored_tokens_table(tokens: list[ScoredToken], k: int, probs: bool = True) -
         alts = [Text(f"{visible(a.text)} {pct(a.logprob)}") for a in tok.top[:k]]  # not markup
         alts += [""] * (k - len(alts))
         lp = "" if tok.logprob is None else f"{tok.logprob:.3f}"
+        is_control = tok.id in control
         table.add_row(
             str(n),
             str(tok.id),
-            Text(visible(tok.text), style=prob_style(tok.logprob)),
-            tok.bytes.hex(" "),
+            Text(visible(tok.text), style="italic" if is_control else prob_style(tok.logprob)),
+            "(control)" if is_control else tok.bytes.hex(" "),
             *([pct(tok.logprob), lp] if probs else []),
             *alts,
         )

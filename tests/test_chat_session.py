@@ -63,7 +63,7 @@ def test_the_cancel_callback_keeps_a_partial_reply_marked_interrupted():
         seen.append(event.text)
     message = reply.finish()
     assert message == Message("assistant", "one two", interrupted=True)
-    assert reply.completion.finish_reason == "cancelled"
+    assert reply.completion.finish_reason == "interrupted"  # the word Ctrl-C gets too
 
 
 def test_ctrl_c_mid_reply_keeps_what_streamed():
@@ -88,7 +88,7 @@ def test_a_message_that_cannot_be_sent_is_taken_back():
 
 
 def test_old_turns_are_dropped_to_fit_but_never_the_preamble_or_examples():
-    engine = FakeEngine(n_ctx=1500)  # fake tokens are bytes: the scaffold alone is ~900
+    engine = FakeEngine(n_ctx=1000)  # fake tokens are bytes: the scaffold alone is ~500
     s = scaffold_session(engine)
     dropped = 0
     for n in range(8):
@@ -98,7 +98,7 @@ def test_old_turns_are_dropped_to_fit_but_never_the_preamble_or_examples():
         dropped += reply.prompt.dropped
         assert len(reply.prompt.ids) <= engine.n_ctx - PARAMS.max_tokens
         assert reply.prompt.text.startswith("The following is a conversation with Assistant")
-        assert "User: Goodbye!\nAssistant: Goodbye! Have a lovely day." in reply.prompt.text
+        assert "Assistant: How about Smokey, Pebble or Ash?" in reply.prompt.text
         assert reply.prompt.text.endswith(f"User: message {n} {'y' * 40}\nAssistant:")
     assert dropped > 0 and s.conversation.context_start == dropped
     assert len(s.conversation.messages) == 16  # dropped from the context, not from the chat

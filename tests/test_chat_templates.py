@@ -154,10 +154,13 @@ def test_the_library_scaffold_renders_history_as_demonstrations():
     text = fmt.render(None, TURNS)
     assert text.startswith("The following is a conversation with Assistant")
     assert text.endswith("User: Hi!\nAssistant: Hello.\nUser: 2+2?\nAssistant:")
-    assert "User: Goodbye!\nAssistant: Goodbye! Have a lovely day.\nUser: Hi!" in text
+    assert (
+        "User: Can you suggest a name for a grey kitten?\n"
+        "Assistant: How about Smokey, Pebble or Ash?\nUser: Hi!" in text
+    )
     assert fmt.stop[0] == "\nUser:"
     custom = fmt.render("You are {terse}.", TURNS)  # braces in a system prompt are literal
-    assert custom.startswith("You are {terse}.\n\nUser: Hello, who are you?")
+    assert custom.startswith("You are {terse}.\n\nUser: How many legs does a spider have?")
 
 
 def test_choose_format_prefers_the_models_template_then_the_scaffold(tmp_path):
@@ -175,3 +178,11 @@ def test_choose_format_refuses_a_prompt_that_is_not_a_scaffold():
         choose_format(FakeEngine(), "translate")
     with pytest.raises(PromptError, match="no prompt named"):
         choose_format(FakeEngine(), "chatt")
+
+
+def test_the_scaffold_has_no_example_a_first_message_would_copy():
+    """A greeting, a capital or a goodbye among the examples was repeated to other questions."""
+    spec = load_prompt("chat")
+    answers = " ".join(e["assistant"] for e in spec.examples)
+    for copied in ("I am an AI assistant", "Rome", "Goodbye"):
+        assert copied not in answers

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -131,3 +132,30 @@ def test_ctrl_c_keeps_output_and_exits_130(model_path, cache_dir):
     assert proc.returncode == 130
     assert len(first + out) >= 20 and b"Traceback" not in err
     assert b"interrupted" in err
+
+
+@pytest.mark.model
+def test_tokens_shows_bos_as_a_control_token_and_the_alternatives_bytes(model_path):
+    proc = run_cli("tokens", "Hi", "--probs", "--alts", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert rows[0] == {**rows[0], "text": "<bos>", "bytes": "", "control": True}
+    top = rows[1]["top"]
+    assert len(top) == 2 and all(bytes.fromhex(a["bytes"]).decode() == a["text"] for a in top)
+    table = run_cli("tokens", "Hi")
+    assert "(control)" in table.stdout and "3c 62 6f 73 3e" not in table.stdout
+    assert "2 tokens of a" in table.stdout
+    one = run_cli("tokens", "--no-bos", "Hi")
+    assert "1 token of a" in one.stdout
+
+
+@pytest.mark.model
+def test_sampled_shows_the_post_sampler_probability_beside_the_models(model_path):
+    sampled = run_cli("complete", "-n", "4", "--seed", "1", "--alts", "2", "--sampled", "Hello")
+    assert sampled.returncode == 0, sampled.stderr
+    header = next(line for line in sampled.stderr.splitlines() if "token" in line and "p" in line)
+    assert re.search(r"\bp\b.*\bsampled\b.*alt 1", header)
+    rows = [line for line in sampled.stderr.splitlines() if re.match(r"│\s+\d+ │", line)]
+    assert len(rows) == 4 and all(len(re.findall(r"\d+\.\d%", row)) >= 4 for row in rows)
+    alone = run_cli("complete", "-n", "2", "--seed", "1", "--sampled", "Hello")
+    assert "sampled" in alone.stderr  # --sampled without --alts still shows its column

@@ -154,3 +154,12 @@ def test_library_flag_and_env_directories(tmp_path, user_dirs):
     assert proc.returncode == 0, proc.stderr
     assert (flag_dir / "mine.toml").read_text() == (env_dir / "opp.toml").read_text()
     assert not (user_dirs / "prompts").exists()
+
+
+def test_an_edit_that_changes_nothing_writes_no_copy_of_a_builtin(user_dirs):
+    proc = run_cli("library", "edit", "qa", env={"EDITOR": "true", "VISUAL": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert "no changes" in proc.stderr and "was not created" in proc.stderr
+    assert not (user_dirs / "prompts" / "qa.toml").exists()  # the built-in is not shadowed
+    listing = {r["name"]: r for r in json.loads(run_cli("library", "list", "--json").stdout)}
+    assert listing["qa"]["origin"] == "built-in"

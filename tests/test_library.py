@@ -56,7 +56,8 @@ def errors_of(text: str) -> list[str]:
 def test_builtins_are_the_required_set_with_enough_examples():
     assert len(BUILTINS) >= 12 and set(BUILTINS) >= REQUIRED
     for name in BUILTINS:
-        assert len(load_prompt(name).examples) >= 8, name
+        # the chat scaffold keeps three: more example turns were copied into replies
+        assert len(load_prompt(name).examples) >= (3 if name == "chat" else 8), name
 
 
 @pytest.mark.parametrize("name", BUILTINS)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from textual.widgets import Input
 from tui_support import REPLY, SIZE, fake_app, idle, ready, sync, wait_until
 
 from gptplay.engine.fake import FakeEngine
 from gptplay.library import load_file
+from gptplay.tui import create_app
 from gptplay.tui.composer import DemoList
 from gptplay.tui.editor import EditPane
 from gptplay.tui.inspector import Inspector
@@ -23,7 +25,7 @@ async def test_select_a_prompt_from_the_filtered_library():
         await pilot.press("ctrl+l", *"senti", "enter")  # Ctrl+L: into the library filter
         options = app.query_one("#prompts")
         assert options.option_count == 1
-        await pilot.press("enter")
+        # one Enter in the filter opens the first match, as the README says
         await wait_until(pilot, lambda: app.composition.spec.name == "sentiment")
         assert app.query_one(ParamsPanel).values()["max_tokens"] == 3  # the prompt's [params]
         assert app.query_one("#q-sentence") is not None  # its query field
@@ -106,9 +108,10 @@ async def test_escape_cancels_mid_stream_and_keeps_the_text():
         await wait_until(pilot, lambda: len(view.tokens) >= 3)
         await pilot.press("escape")
         await wait_until(pilot, idle(app))
-        assert app.transcript.current.completion.finish_reason == "cancelled"
+        assert app.transcript.current.completion.finish_reason == "interrupted"
         assert 3 <= len(view.tokens) < 200
-        assert "cancelled" in str(app.query_one("#status").render())
+        status = str(app.query_one("#status").render())
+        assert "finish: interrupted" in status and "cancel" not in status  # one word
 
 
 @sync
@@ -205,6 +208,30 @@ async def test_unsaved_changes_are_never_lost_silently(user_dirs):
 
 
 @sync
+async def test_enter_on_the_unsaved_changes_dialog_cancels_and_saves_nothing(user_dirs):
+    app, _ = fake_app(prompt="qa")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        editor = app.query_one(EditPane)
+        editor.area.load_text(editor.area.text + "\n# half-typed")
+        app.guard_unsaved(lambda: app.open_prompt("sentiment"))
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.focused.id == "cancel"  # the safe choice is the default
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert app.composition.spec.name == "qa" and editor.dirty
+        assert not (user_dirs / "prompts" / "qa.toml").exists()  # no copy shadows the built-in
+        editor.area.load_text(editor.area.text + "\nkind = 3\n")  # not valid
+        app.guard_unsaved(lambda: app.open_prompt("sentiment"))
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.click("#save")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert not (user_dirs / "prompts" / "qa.toml").exists()  # refused, as on Ctrl+S
+        assert app.composition.spec.name == "qa"
+        assert any("not saved" in (n.title or "") for n in app._notifications)
+
+
+@sync
 async def test_save_the_composition_as_a_new_prompt(user_dirs):
     app, _ = fake_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -229,6 +256,9 @@ async def test_help_screen_and_bad_parameter():
         await ready(pilot)
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
+        await pilot.pause()
+        box = app.screen.query_one("#help-box")
+        assert box.region.width >= 100  # every key's description readable (it was 17 wide)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         app.query_one(ParamsPanel).query_one("#p-top_p").value = "1.5"
@@ -236,3 +266,61 @@ async def test_help_screen_and_bad_parameter():
         await pilot.pause()
         assert engine.prompts == []  # refused, with the reason shown
         assert any("top-p" in n.message for n in app._notifications)
+
+
+@sync
+async def test_the_model_field_holds_a_name_that_loads_and_a_failed_load_keeps_the_model():
+    from gptplay.errors import ModelError
+
+    engine = FakeEngine(model_name="gemma-3-270m (Q4_K_M, embedded)")
+    asked: list[str | None] = []
+
+    def factory(settings):
+        model = settings["model"] if settings["model"] != "default" else None
+        asked.append(model)
+        if model == "nope":
+            raise ModelError("Model file not found: nope")
+        return engine
+
+    app = create_app(factory, prompt="translate")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        field = app.query_one("#p-model", Input)
+        assert field.value == "" and field.tooltip == engine.model_name  # not the display name
+        field.focus()
+        await pilot.press("enter")  # unchanged: nothing is reloaded
+        await pilot.pause()
+        assert asked == [None] and app.engine is engine
+        field.value = "nope"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(asked) == 2 and app.engine is not None)
+        assert app.engine is engine and "kept" in str(app.query_one("#status").render())
+        assert field.value == ""  # back to the name of the model still loaded
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, idle(app))  # runs on the kept model
+        assert len(engine.prompts) == 1
+
+
+@sync
+async def test_demonstration_boxes_the_shots_button_the_stop_field_and_a_settled_status():
+    app, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        demos = app.query_one(DemoList)
+        demos.focus()
+        await pilot.press("alt+left")  # 2 of 10 included: the rest are off
+        await pilot.pause()
+        boxes = [demos.render_line(y).text[:3] for y in range(4)]
+        assert boxes[:2] == ["▐X▌"] * 2 and boxes[2:] == ["▐ ▌"] * 2  # on and off look apart
+        plus = app.query_one("#more").region.x
+        await pilot.press("alt+left", "alt+left")  # zero-shot: a shorter label
+        await pilot.pause()
+        assert app.query_one("#more").region.x == plus  # the + button stays put
+        stop = app.query_one("#p-stop", Input)
+        assert stop.placeholder == "none" and "\\n" in str(stop.tooltip)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, idle(app))
+        assert str(app.query_one("#status").render()).startswith(" done")
+        app.query_one("#q-english", Input).value = "cheese"  # a later action
+        await pilot.pause()
+        assert str(app.query_one("#status").render()).startswith(" ready · Ctrl+R runs")

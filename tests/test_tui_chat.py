@@ -94,7 +94,7 @@ async def test_escape_mid_reply_keeps_the_partial_reply_marked_interrupted():
         assert len(message.content.split()) < 200
         assert "".join(e.text for e in view.tokens) == message.content
         assert "interrupted: the partial reply is kept" in shown(pane)
-        assert "cancelled" in shown(pane)
+        assert "· interrupted · seed" in shown(pane) and "cancelled" not in shown(pane)
 
 
 @sync
@@ -175,7 +175,7 @@ async def test_bad_commands_and_settings_are_one_readable_line():
         await say(pilot, "/load nowhere.json")
         assert "error: " in shown(pane).split("\n")[-2]
         await say(pilot, "/help")
-        assert "/show-prompt" in shown(pane) and "/exit" not in shown(pane)
+        assert "/show-prompt" in shown(pane) and "/alts [K]" in shown(pane)
 
 
 @sync
@@ -215,3 +215,23 @@ async def test_chat_and_playground_never_generate_at_once():
         await pilot.press("escape")
         await wait_until(pilot, lambda: not pane.busy)
         assert pane.session.conversation.messages[-1].interrupted
+
+
+@sync
+async def test_alts_works_and_a_failed_command_leaves_the_input():
+    engine = chat_engine()
+    engine.enqueue([" Hi", " there"])
+    app, _ = fake_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_chat(pilot)
+        box = app.query_one("#chat-input", Input)
+        await say(pilot, "/alts 3")
+        assert "/alts: there is no reply to show yet." in shown(pane)
+        assert box.value == ""  # the next command is not appended to the failed one
+        await say(pilot, "/undo")
+        assert "nothing to undo" in shown(pane) and "/alts 3/undo" not in shown(pane)
+        await say(pilot, "Hello")
+        await say(pilot, "/alts 2")
+        table = pane.transcript.query(Static).last().content
+        assert "Top alternatives" in str(table.title) and len(table.columns) == 5  # 2 alts
+        assert "unknown command" not in shown(pane)

@@ -102,3 +102,11 @@ async def test_token_view_wraps_appends_and_maps_clicks_to_tokens():
         assert view.cursor == 4  # " word1" starts at column 6, above "word4"
         await pilot.press("end")
         assert view.cursor == 7
+
+
+def test_the_status_line_keeps_its_parts_apart_and_counts_one_token():
+    from gptplay.tui.status import status_text
+
+    line = str(status_text("back on the previous branch", None, 9, 5, 512, 0))
+    assert line == " back on the previous branch · 9 tokens · context 14/512"
+    assert str(status_text("loading the model…", None, 1, 0, None, 0)).endswith("… · 1 token")

@@ -1,6 +1,6 @@
 """Slash commands shared by `gptplay chat` and the TUI's Chat tab: parsing and settings.
 
-No terminal or screen code: each front end prints the results its own way.
+No terminal or screen code; ``gptplay.chat.slash`` runs the commands for both front ends.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from dataclasses import replace
 
 from gptplay.chat.session import ChatSession
 from gptplay.chat.templates import ChatFormat
+from gptplay.engine.stops import unescape
 from gptplay.engine.types import SamplingParams, TokenEvent
 from gptplay.errors import UsageError
+from gptplay.render import plural
 from gptplay.settings import (
     Layer,
     SettingError,
@@ -21,10 +23,10 @@ from gptplay.settings import (
     parse_text,
     prompt_layer,
 )
-from gptplay.settings.check import unescape
 from gptplay.settings.schema import SAMPLING, SESSION
 
 SETTABLE = ("top",) + names_for(SESSION, SAMPLING)
+
 
 def _wrap(text: str, width: int = 66) -> str:
     """Break a long list of names onto lines of about ``width`` characters."""
@@ -55,7 +57,7 @@ COMMANDS = (
     ("save", "/save FILE", "save the conversation: FILE.json (loadable) or FILE.md (markdown)"),
     ("load", "/load FILE", "continue a conversation saved as JSON"),
     ("show-prompt", "/show-prompt", "the exact text the model received for the last reply"),
-    ("exit", "/exit", "leave (also Ctrl-D, or Ctrl-C at the prompt)"),
+    ("exit", "/exit", "leave"),
 )
 
 
@@ -129,7 +131,7 @@ def prompt_shown(session: ChatSession) -> tuple[str, str]:
     """The exact prompt of the last reply (or the next one's) and a note saying which."""
     last = session.last_prompt
     if last is not None and not session.conversation.awaiting_reply:
-        return last.text, f"{len(last.ids)} tokens, as last sent"
+        return last.text, f"{plural(len(last.ids), 'token')}, as last sent"
     return session.preview(), "the next message goes where … stands"
 
 

@@ -16,6 +16,14 @@ from gptplay.settings import Resolved
 # When the context is full, drop this share of it beyond what is needed, so the next few
 # turns fit without dropping again (each drop changes the prefix: a full re-evaluation).
 TRIM_HEADROOM = 8  # 1/8 of the context
+SEED_RANGE = 2**32
+
+
+def retry_seed(seed: int, attempt: int) -> int:
+    """The seed of the ``attempt``-th retry of a reply: new each time, the same every run."""
+    return (seed + attempt) % SEED_RANGE
+
+
 # Before tokenizing, turns beyond this many characters per token of room are skipped: no
 # tokenizer averages more, and a loaded 2 MB conversation is then never tokenized whole.
 CHARS_PER_TOKEN_BOUND = 32
@@ -79,7 +87,7 @@ class Reply:
         completion = self._stream.completion
         assert completion is not None
         interrupted = interrupted or completion.finish_reason in ("cancelled", "interrupted")
-        if interrupted and completion.finish_reason != "cancelled":
+        if interrupted:  # one word for a reply the user stopped, whichever way they did
             completion = replace(completion, finish_reason="interrupted")
         self.completion = completion
         self.message = self.session.conversation.add_reply(completion.text.strip(), interrupted)
@@ -119,6 +127,7 @@ class ChatSession:
         self.last_completion: Completion | None = None
         self.on_reply: Callable[[Reply], None] | None = None  # called once a reply is finished
         self.conversation_id: str | None = None  # set by the history on the first recorded turn
+        self.retries = 0  # retries of the last reply: a seeded retry uses retry_seed(seed, n)
         info = engine.chat_info()
         self._bos = info.bos_token
 
@@ -189,6 +198,7 @@ class ChatSession:
                 hint="/retry answers it, /undo removes it.",
             )
         self.conversation.add_user(text)
+        self.retries = 0
         try:
             return self._start(cancel)
         except BaseException:
@@ -196,20 +206,35 @@ class ChatSession:
             raise
 
     def retry(self, cancel: CancelCheck | None = None) -> Reply:
-        """Sample the last reply again (its old text is dropped)."""
+        """Sample the last reply again (its old text is dropped).
+
+        With a fixed seed the n-th retry uses ``retry_seed(seed, n)``: a new sample each
+        time, and the same samples in the same order when the session is replayed.
+        """
         if not self.conversation.messages:
             raise ChatStateError("there is no reply to retry yet.")
         old = self.conversation.pop_reply()
+        seed = self.next_retry_seed()
         try:
-            return self._start(cancel)
+            reply = self._start(cancel, seed)
         except BaseException:
             if old is not None:
                 self.conversation.messages.append(old)
             raise
+        self.retries += 1
+        return reply
 
-    def _start(self, cancel: CancelCheck | None) -> Reply:
+    def next_retry_seed(self) -> int | None:
+        """The seed the next /retry will use (None: a fresh random one, as for any reply)."""
+        if self.params.seed is None:
+            return None
+        return retry_seed(self.params.seed, self.retries + 1)
+
+    def _start(self, cancel: CancelCheck | None, seed: int | None = None) -> Reply:
         prompt = self.build_prompt()
         params = replace(self.params, stop=tuple(self.params.stop) or self.format.stop)
+        if seed is not None:
+            params = replace(params, seed=seed)
         stream = self.engine.stream(
             list(prompt.ids),
             params,
@@ -224,11 +249,13 @@ class ChatSession:
         self.conversation.reset()
         self.conversation_id = None
         self.last_completion = self.last_prompt = None
+        self.retries = 0
 
     def undo(self) -> list[Message]:
         removed = self.conversation.undo()
         if removed:
             self.last_completion = self.last_prompt = None
+            self.retries = 0
         return removed
 
     def load(self, conversation: Conversation) -> None:
@@ -239,6 +266,7 @@ class ChatSession:
         self.conversation_id = None
         self.last_completion = None
         self.last_prompt = None
+        self.retries = 0
 
     def resolved(self) -> Resolved:
         """Every setting of the next reply, `/set` changes included, with their origins."""

@@ -69,12 +69,10 @@ def _run() -> None:
         app()
     except GptplayError as exc:
         from rich.console import Console
-        from rich.markup import escape
 
-        err = Console(stderr=True, highlight=False)
-        err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
-        if exc.hint:
-            err.print(f"[dim]hint: {escape(exc.hint)}[/]", soft_wrap=True)
+        from gptplay.render import error_text
+
+        Console(stderr=True, highlight=False).print(error_text(exc), soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

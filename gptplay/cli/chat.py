@@ -129,6 +129,7 @@ def chat(
 def one_shot(session, message: str, json_out: bool, show_prompt: bool) -> None:
     """Answer one piped message: the reply on stdout (or JSON Lines), the summary on stderr."""
     from gptplay import render
+    from gptplay.chat.slash import dropped_note
     from gptplay.cli.output import EXIT_INTERRUPTED, event_json, summary_json
 
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
@@ -147,11 +148,9 @@ def one_shot(session, message: str, json_out: bool, show_prompt: bool) -> None:
     else:
         if show_prompt:
             err.print(prompt.text, style="dim", markup=False, soft_wrap=True)
-        if prompt.dropped:
-            err.print(
-                f"[yellow]dropped the {prompt.dropped} oldest messages to fit the "
-                f"{session.engine.n_ctx}-token context[/]"
-            )
+        dropped = dropped_note(reply)
+        if dropped is not None:
+            err.print(dropped.text, style="yellow", markup=False, soft_wrap=True)
     from gptplay.chat.commands import strip_lead
 
     interrupted = False

@@ -139,20 +139,27 @@ def tokens(
         history.record_scored("tokens", body, engine, scored, recorded, on=on)
     else:
         scored = [ScoredToken(p.id, p.bytes, None) for p in pieces]
+    # BOS is a control token: no bytes of the text; its piece "<bos>" is only its name
+    control = set(engine.tokenize("", add_bos=True)) if not no_bos else set()
     if json_out:
         for tok in scored:
             record = {
                 "id": tok.id,
                 "text": tok.text,
-                "bytes": tok.bytes.hex(),
+                "bytes": "" if tok.id in control else tok.bytes.hex(),
                 "logprob": tok.logprob,
-                "top": [{"id": a.id, "text": a.text, "logprob": a.logprob} for a in tok.top],
+                "top": [
+                    {"id": a.id, "text": a.text, "bytes": a.bytes.hex(), "logprob": a.logprob}
+                    for a in tok.top
+                ],
             }
+            if tok.id in control:
+                record["control"] = True
             print(json.dumps(record, ensure_ascii=False))
         return
     console = Console(highlight=False)
     shown = scored[:MAX_TABLE_ROWS]  # a table of a million rows takes minutes to lay out
-    console.print(render.scored_tokens_table(shown, alts if probs else 0, probs))
+    console.print(render.scored_tokens_table(shown, alts if probs else 0, probs, control))
     if len(scored) > len(shown):
         console.print(
             f"… and {len(scored) - len(shown):,} more tokens: the table shows the first "
@@ -161,7 +168,8 @@ def tokens(
             markup=False,
         )
     console.print(
-        f"{len(scored)} tokens of a {engine.n_ctx}-token context · {engine.model_name}",
+        f"{render.plural(len(scored), 'token')} of a {engine.n_ctx}-token context · "
+        f"{engine.model_name}",
         style="dim",
         markup=False,
     )

@@ -158,9 +158,9 @@ def edit() -> None:
         try:
             parse_config(edited, path)
         except GptplayError as exc:
-            err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
-            if exc.hint:
-                err.print(f"[dim]hint: {escape(exc.hint)}[/]", soft_wrap=True)
+            from gptplay.render import error_text
+
+            err.print(error_text(exc), soft_wrap=True)
             if not typer.confirm("Edit again? (no: discard the changes)", default=True):
                 raise typer.Exit(1) from None
             text = edited

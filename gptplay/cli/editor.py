@@ -69,8 +69,9 @@ def edit_prompt(lib: Library, name: str) -> None:
                 again = False
             if not again:
                 raise GptplayError(f"not saved; {target} is unchanged.")
-        if text == original and target.exists():
-            err.print("[dim]no changes[/]")
+        if text == original:  # a built-in left as it is gets no copy to shadow it
+            what = "is unchanged" if target.exists() else "was not created"
+            err.print(f"[dim]no changes; {target} {what}[/]", soft_wrap=True)
             return
         atomic_write(target, text)
         err.print(f"[green]saved[/] {escape(str(target))}", soft_wrap=True)

@@ -143,6 +143,7 @@ def load(settings: Resolved, *, verbose: bool = False, notify: Notify | None = N
     """Resolve the model name and load it with the settings' ctx, threads and GPU layers."""
     from gptplay.cli.notices import print_notice, report_offload
     from gptplay.config import load_config
+    from gptplay.context import fit_context
     from gptplay.engine import load_engine
     from gptplay.engine.offload import offload_of
     from gptplay.models import resolve_model
@@ -157,9 +158,15 @@ def load(settings: Resolved, *, verbose: bool = False, notify: Notify | None = N
         ctx = int(settings["ctx"]) if given else None  # type: ignore[arg-type]
         return connect_model(resolved, ctx, notify or print_notice)
     gpu_layers = int(settings["gpu_layers"])  # type: ignore[arg-type]
+    n_ctx = int(settings["ctx"])  # type: ignore[arg-type]
+    from_config = "config" in settings.origins.get("ctx", "")
+    asked = f"ctx = {n_ctx} in config.toml" if from_config else f"--ctx {n_ctx}"
+    n_ctx, notice = fit_context(n_ctx, resolved.path, resolved.name, asked)
+    if notice is not None:
+        (notify or print_notice)(notice, False)
     engine = load_engine(
         resolved.path,
-        n_ctx=settings["ctx"],
+        n_ctx=n_ctx,
         n_threads=settings["threads"],
         n_gpu_layers=gpu_layers,
         verbose=verbose,

@@ -96,7 +96,8 @@ def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console
         out.file.write(json.dumps(summary, ensure_ascii=False) + "\n")
     else:
         out.print()
-        if opts.alts and opts.probs:
+        sampled = any(e.sampled_logprob is not None for e in completion.events)
+        if (opts.alts or sampled) and opts.probs:  # --sampled alone: its column, no alts
             err.print(render.alternatives_table(completion.events, opts.alts))
         if not opts.quiet:
             err.print(render.summary_line(completion))

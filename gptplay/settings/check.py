@@ -98,11 +98,5 @@ def parse_text(name: str, text: str) -> object:
     return validate(name, raw)
 
 
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
-
-
-def unescape(text: str) -> str:
-    """Let a shell or a text field write a newline stop sequence as '\\n' (also \\t, \\r, \\\\)."""
-    import re
-
-    return re.sub(r"\\([ntr\\])", lambda m: _ESCAPES[m.group(1)], text)
+# One definition, beside the stop matcher that the unescaped sequences go to.
+from gptplay.engine.stops import unescape  # noqa: E402, F401

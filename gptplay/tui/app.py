@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -39,6 +42,7 @@ from gptplay.tui.transcript import Transcript
 EngineFactory = Callable[[Resolved], Engine]  # the settings name the model, ctx, threads
 DEFAULT_PROMPT = "translate"
 GIL_SWITCH_S = 0.001  # see on_mount
+READY = "ready · Ctrl+R runs"
 
 
 class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
@@ -51,7 +55,7 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
         Binding("question_mark", "help", "Help", show=False),
         Binding("ctrl+r,f5", "run", "Run", priority=True),
         Binding("ctrl+g", "continue", "Continue", priority=True),
-        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("escape", "cancel", "Stop", show=False),
         Binding("ctrl+b", "back", "Back branch", priority=True),
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("ctrl+t", "toggle_tokens", "Tokens", show=False, priority=True),
@@ -90,6 +94,9 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
         self.composition: Composition | None = None
         self.generating = False
         self.state = "loading the model…"
+        self.model: str | None = None  # the name typed in the model field (None: as configured)
+        self.loads = 0  # model loads started: only the latest one's result is taken
+        self.previous: tuple[str | None, Engine] | None = None  # kept while another loads
 
     # ---- layout -----------------------------------------------------------------
 
@@ -124,6 +131,17 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
         yield Static("", id="status")
         yield Footer()
 
+    def get_driver_class(self):
+        """On Linux and macOS, a driver that a model load cannot silence (see tui/terminal.py)."""
+        from textual.drivers.linux_driver import LinuxDriver
+
+        driver = super().get_driver_class()
+        if driver is LinuxDriver:
+            from gptplay.tui.terminal import OwnTerminalDriver
+
+            return OwnTerminalDriver
+        return driver
+
     def on_mount(self) -> None:
         # The model's worker thread needs the GIL back after every llama.cpp call; with
         # Python's default 5 ms hand-over it waits behind each repaint (bench/tui.py: 0.86x
@@ -147,21 +165,42 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
 
     # ---- the model --------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="model")
     def load_model(self, model: str | None) -> None:
-        """Load in a worker so the screen appears at once (``model``: one typed in the panel)."""
+        """Load in a daemon thread: the screen appears at once, and quitting never waits.
+
+        (A Textual thread worker runs in asyncio's executor, which the app's exit joins: a
+        Ctrl+Q during a load left the terminal in the app's screen and exited 120.)
+        """
+        self.loads += 1
+        threading.Thread(
+            target=self._load, args=(model, self.loads), name="gptplay-model", daemon=True
+        ).start()
+
+    def _load(self, model: str | None, ticket: int) -> None:
         edit = Layer(SESSION, {"model": model}, "the TUI") if model else None
         try:
-            engine = self.engine_factory(self.settings_layers.resolve(session=edit))
+            result: Engine | GptplayError = self.engine_factory(
+                self.settings_layers.resolve(session=edit)
+            )
         except GptplayError as exc:
-            self.call_from_thread(self._model_failed, exc)
-            return
-        self.call_from_thread(self._model_ready, engine)
+            result = exc
+        except Exception as exc:  # a thread's traceback would scribble over the screen
+            result = GptplayError(f"the model could not be loaded: {exc!r}")
+        if ticket != self.loads or not self.is_running:
+            return  # another model was asked for meanwhile, or the app has quit
+        with contextlib.suppress(RuntimeError):  # the app quit in between
+            self.call_from_thread(self._loaded, model, result)
 
-    def _model_ready(self, engine: Engine) -> None:
-        self.engine = engine
-        self.state = "ready · Ctrl+R runs"
-        self.query_one(ParamsPanel).set_model(engine.model_name)
+    def _loaded(self, model: str | None, result: Engine | GptplayError) -> None:
+        if isinstance(result, GptplayError):
+            self._model_failed(result)
+        else:
+            self._model_ready(model, result)
+
+    def _model_ready(self, model: str | None, engine: Engine) -> None:
+        self.model, self.engine, self.previous = model, engine, None
+        self.state = READY
+        self.query_one(ParamsPanel).set_model(model, engine.model_name)
         chat = self.query_one(ChatPane)
         chat.on_reply = self.chat_recorder()
         chat.set_engine(engine)
@@ -170,17 +209,27 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
         self.query_one(PromptView).refresh_prompt(self.engine)
 
     def _model_failed(self, exc: GptplayError) -> None:
-        self.state = "no model"
-        self.show_status()
         self.notify(str(exc), title="model", severity="error", timeout=10, markup=False)
+        if self.previous is None:
+            self.state = "no model"
+            self.show_status()
+            return
+        model, engine = self.previous
+        self._model_ready(model, engine)  # a failed load keeps the model that was loaded
+        self.state = f"kept {engine.model_name} (the other model did not load)"
+        self.show_status()
 
     @on(ParamsPanel.ModelRequested)
     def _model_requested(self, event: ParamsPanel.ModelRequested) -> None:
+        if event.model == self.model and self.engine is not None:
+            return  # Enter on the unchanged name: the model is already loaded
         self.action_cancel()
+        if self.engine is not None:
+            self.previous = (self.model, self.engine)
         self.engine = None
         self.query_one(ChatPane).set_engine(None)
         self.query_one(ComparePane).set_engine(None)
-        self.state = f"loading {event.model}…"
+        self.state = f"loading {event.model or 'the model'}…"
         self.show_status()
         self.load_model(event.model)
 
@@ -216,7 +265,7 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
             self.query_one(Inspector).show(None, None)
         self.generating = True
         self.transcript.current.completion = None
-        self.state = "generating · Escape cancels"
+        self.state = "generating · Escape stops"
         self.show_status()
         self._generate(self.engine, request, fresh, "run" if fresh else kind, before)
 
@@ -259,8 +308,10 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
             return  # a cancelled run finishing after a new one began
         self._flush()
         self.generating = False
+        if completion.finish_reason == "cancelled":  # Escape: the word Ctrl-C gets everywhere
+            completion = replace(completion, finish_reason="interrupted")
         self.transcript.current.completion = completion
-        self.state = "cancelled" if completion.finish_reason == "cancelled" else "done"
+        self.state = "interrupted" if completion.finish_reason == "interrupted" else "done"
         self.show_status()
 
     def _failed(self, run: int, exc: GptplayError) -> None:
@@ -325,7 +376,7 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
         self.query_one(ComparePane).cancel()
         if self.generating:
             self.workers.cancel_group(self, "generate")
-            self.state = "cancelling…"
+            self.state = "stopping…"
             self.show_status()
 
     @on(TokenView.Selected)
@@ -387,11 +438,23 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
 
     @on(LibraryPanel.Chosen)
     def _chosen(self, event: LibraryPanel.Chosen) -> None:
-        self.guard_unsaved(lambda: self.open_prompt(event.entry.name))
+        def open_it() -> None:
+            self.open_prompt(event.entry.name)
+            self.settle()
+
+        self.guard_unsaved(open_it)
 
     @on(Composer.Changed)
     def _changed(self) -> None:
         self.query_one(PromptView).refresh_prompt(self.engine)
+        self.settle()
+
+    def settle(self) -> None:
+        """After an edit or a newly opened prompt, the last run's word (done, interrupted,
+        back on the previous branch…) is stale: the state says what Ctrl+R would do now."""
+        if self.engine is not None and not self.generating and self.state != READY:
+            self.state = READY
+            self.show_status()
 
     @on(TabbedContent.TabActivated)
     def _tab(self, event: TabbedContent.TabActivated) -> None:

@@ -22,25 +22,15 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from gptplay import render
-from gptplay.chat import ChatSession, ChatStateError, Reply, choose_format
-from gptplay.chat.commands import (
-    format_layer,
-    parse,
-    strip_lead,
-)
+from gptplay.chat import ChatSession, Reply, choose_format
+from gptplay.chat.commands import format_layer, strip_lead
+from gptplay.chat.slash import after_reply, dropped_note
 from gptplay.engine.base import CancelCheck, Engine
 from gptplay.engine.types import TokenEvent
 from gptplay.errors import GptplayError, UsageError
 from gptplay.settings import SettingsStack
-from gptplay.tui.chat_commands import COMMANDS, ChatCommands
-from gptplay.tui.chat_view import (
-    ReplyView,
-    Turn,
-    error,
-    figures,
-    info,
-    interrupted_note,
-)
+from gptplay.tui.chat_commands import ChatCommands, note_line
+from gptplay.tui.chat_view import ReplyView, Turn, error, info
 from gptplay.tui.generation import FRAME_S, Generator
 from gptplay.tui.inspector import Inspector
 from gptplay.tui.token_view import TokenView
@@ -49,7 +39,6 @@ from gptplay.tui.token_view import TokenView
 class ChatPane(ChatCommands, Vertical):
     """The transcript, an inspector for the replies' tokens, and the input line."""
 
-    COMMANDS = COMMANDS
     BINDINGS = [Binding("ctrl+o", "inspect", "Inspect reply", show=False)]
 
     def __init__(
@@ -65,9 +54,6 @@ class ChatPane(ChatCommands, Vertical):
         self.queue: deque[TokenEvent] = deque()
         self.reply_turn: Turn | None = None
         self.on_reply: Callable[[Reply], None] | None = None  # the history's recorder
-        self.handlers: dict[str, Callable[[str], None]] = {
-            name: getattr(self, "cmd_" + name.replace("-", "_")) for name in self.COMMANDS
-        }
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="chat-main"):
@@ -156,7 +142,7 @@ class ChatPane(ChatCommands, Vertical):
             view = self.reply_turn.body if self.reply_turn else None
             n = len(view.tokens) if isinstance(view, ReplyView) else 0
             text = Text(" replying · Escape stops", "bold")
-            text.append(f" · {n} tokens", "dim")
+            text.append(f" · {render.plural(n, 'token')}", "dim")
             return text
         text = Text(" chat · Enter sends · Ctrl+R retries", "bold")
         c = self.session.last_completion
@@ -175,25 +161,11 @@ class ChatPane(ChatCommands, Vertical):
         text = event.value.strip()
         if not text:
             return
-        try:
-            command = parse(text, self.COMMANDS)
-            if command is None:
-                session = self.ready()
-                if session.conversation.awaiting_reply:
-                    raise ChatStateError(
-                        "the last message has no reply yet.",
-                        hint="/retry answers it, /undo removes it.",
-                    )
-                event.input.value = ""
-                self.write(Turn("user", Static(Text(text), classes="text")))
-                self.start(lambda cancel: session.send(text, cancel))
-                return
-            if self.busy:  # a command never changes the conversation under a reply
-                raise UsageError("a reply is streaming.", hint="Escape stops it.")
+        is_command = text.startswith("/")
+        if is_command:  # a command leaves the input, done or failed; a message waits there
             event.input.value = ""
-            self.handlers[command[0]](command[1])
-        except GptplayError as exc:
-            self.write(error(exc))
+        if self.run_line(text) and not is_command:
+            event.input.value = ""
         self.app.call_later(self.app.show_status)
 
     def action_inspect(self) -> None:
@@ -249,15 +221,11 @@ class ChatPane(ChatCommands, Vertical):
         self.busy = False
         turn, self.reply_turn = self.reply_turn, None
         assert turn is not None and reply.message is not None and reply.completion is not None
-        if not reply.message.content:
-            turn.add_note(Text("(an empty reply)", "dim"))
-        if reply.message.interrupted:
-            turn.add_note(interrupted_note())
-        turn.add_note(figures(reply.completion))
-        if reply.prompt.dropped:
-            n, ctx = reply.prompt.dropped, reply.session.engine.n_ctx
-            note = f"dropped the {n} oldest messages to fit the {ctx}-token context"
-            self.write(info(note, "yellow"))
+        for note in after_reply(reply):
+            turn.add_note(Text(note.text, "yellow" if note.notice else "dim"))
+        dropped = dropped_note(reply)
+        if dropped is not None:
+            self.write(note_line(dropped))
         self.transcript.scroll_end(animate=False)
         self.app.call_later(self.app.show_status)
 

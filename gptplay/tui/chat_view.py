@@ -11,8 +11,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from gptplay.chat import Message
-from gptplay.engine.types import Completion
+from gptplay.chat.slash import INTERRUPTED
 from gptplay.errors import GptplayError
+from gptplay.render import error_text
 from gptplay.tui.token_view import TokenView
 
 WHO = {"user": "you", "assistant": "model"}
@@ -75,17 +76,7 @@ class Turn(Vertical):
 
 
 def interrupted_note() -> Text:
-    return Text("interrupted: the partial reply is kept; /retry for a new one", "yellow")
-
-
-def figures(c: Completion) -> Text:
-    """The reply's figures, as the CLI prints them after a reply."""
-    ttft = "–" if c.time_to_first_token_s is None else f"{c.time_to_first_token_s:.2f} s"
-    return Text(
-        f"{c.tokens} tokens · {c.tokens_per_s:.1f} tok/s · first token {ttft} · "
-        f"prompt {c.prompt_tokens} tokens ({c.cached_tokens} cached) · {c.finish_reason}",
-        "dim",
-    )
+    return Text(INTERRUPTED, "yellow")
 
 
 def info(text: str, style: str = "dim") -> Static:
@@ -94,10 +85,7 @@ def info(text: str, style: str = "dim") -> Static:
 
 
 def error(exc: GptplayError) -> Static:
-    text = Text("error: ", "bold red") + Text(exc.message)
-    if exc.hint:
-        text.append(f"\nhint: {exc.hint}", "dim")
-    return Static(text, classes="info")
+    return Static(error_text(exc), classes="info")
 
 
 class PromptScreen(ModalScreen[None]):

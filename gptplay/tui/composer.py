@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import Button, Input, Label, SelectionList, TextArea
+from textual.widgets._toggle_button import ToggleButton
+from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
 from gptplay.render import visible
@@ -33,6 +37,20 @@ class DemoList(SelectionList[int]):
         if self.highlighted is not None:
             example = self.get_option_at_index(self.highlighted).value
             self.post_message(self.Moved(example, delta))
+
+    def render_line(self, y: int) -> Strip:
+        """An excluded demonstration's box is empty (Textual draws an X in both, in two greys)."""
+        strip = super().render_line(y)
+        try:
+            value = self.get_option_at_index(self.scroll_offset.y + y).value
+        except OptionDoesNotExist:
+            return strip
+        segments = list(strip)
+        if value in self.selected or len(segments) < 2:
+            return strip
+        if segments[1].text == ToggleButton.BUTTON_INNER:
+            segments[1] = Segment(" " * len(segments[1].text), segments[1].style)
+        return Strip(segments, strip.cell_length)
 
 
 class Composer(VerticalScroll):
@@ -106,7 +124,10 @@ class Composer(VerticalScroll):
             demos.clear_options()
             demos.add_options(
                 Selection(
-                    Text(visible(spec.render_demo(spec.examples[i], comp.variables))[:200]),
+                    Text(
+                        visible(spec.render_demo(spec.examples[i], comp.variables))[:200],
+                        style="" if i in comp.included else "dim",
+                    ),
                     i,
                     i in comp.included,
                 )

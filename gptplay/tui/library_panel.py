@@ -55,10 +55,12 @@ class LibraryPanel(Vertical):
 
     @on(Input.Submitted, "#filter")
     def _first(self, event: Input.Submitted) -> None:
+        """Enter in the filter opens the first match (the list keeps it highlighted)."""
         options = self.query_one("#prompts", OptionList)
         if options.option_count:
-            options.focus()
             options.highlighted = 0
+            first = options.get_option_at_index(0)
+            self.post_message(self.Chosen(next(e for e in self.entries if e.name == first.id)))
 
     @on(OptionList.OptionSelected, "#prompts")
     def _chosen(self, event: OptionList.OptionSelected) -> None:

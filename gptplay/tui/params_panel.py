@@ -45,9 +45,9 @@ class ParamsPanel(VerticalScroll):
     filled: Resolved | None = None  # the settings last shown, before the user's edits
 
     class ModelRequested(Message):
-        """The user typed a model name and pressed Enter."""
+        """The user typed a model name and pressed Enter (None: the configured model)."""
 
-        def __init__(self, model: str) -> None:
+        def __init__(self, model: str | None) -> None:
             super().__init__()
             self.model = model
 
@@ -62,7 +62,9 @@ class ParamsPanel(VerticalScroll):
                 yield Input(id=f"p-{name}", placeholder=placeholder, compact=True)
         with Horizontal(classes="prow"):
             yield Label("stop", classes="pname")
-            yield Input(id="p-stop", placeholder="\\n,###", compact=True)
+            stop = Input(id="p-stop", placeholder="none", compact=True)
+            stop.tooltip = "stop sequences, comma-separated: \\n is a newline, \\, a comma"
+            yield stop
 
     def on_mount(self) -> None:
         self.border_title = "Parameters"
@@ -76,8 +78,12 @@ class ParamsPanel(VerticalScroll):
             self.query_one(f"#p-{name}", Input).value = _shown(value)
         self.query_one("#p-stop", Input).value = join_stops(settings["stop"])
 
-    def set_model(self, name: str) -> None:
-        self.query_one("#p-model", Input).value = name
+    def set_model(self, name: str | None, shown: str) -> None:
+        """The name as asked for (so Enter reloads nothing), and the model's own name."""
+        field = self.query_one("#p-model", Input)
+        field.value = name or ""
+        field.tooltip = shown
+        self.border_subtitle = shown
 
     def values(self) -> dict[str, int | float | None]:
         """The fields as typed, each checked by the settings table (a UsageError names it)."""
@@ -113,4 +119,4 @@ class ParamsPanel(VerticalScroll):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "p-model":
             event.stop()
-            self.post_message(self.ModelRequested(event.value.strip() or "default"))
+            self.post_message(self.ModelRequested(event.value.strip() or None))

@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from gptplay.engine.base import Engine
 from gptplay.errors import GptplayError
+from gptplay.render import plural
 
 # Two alternating backgrounds: adjacent tokens stay distinguishable without any separator.
 TOKEN_STYLES = ("on #2a3550", "on #4a3050")
@@ -61,7 +62,7 @@ class PromptView(Vertical):
             info.update(head)
             return
         pieces = engine.pieces(composed.text)
-        head.append(f" · {len(pieces)} tokens of {engine.n_ctx}", style="dim")
+        head.append(f" · {plural(len(pieces), 'token')} of {engine.n_ctx}", style="dim")
         head.append(
             " · Ctrl+T hides token boundaries" if self.show_tokens else " · Ctrl+T shows tokens",
             style="dim",

@@ -14,7 +14,7 @@ HELP = (
     ("F1 or ?", "this help"),
     ("Ctrl+R or F5", "run: generate from the composed prompt"),
     ("Ctrl+G", "continue: generate more after the current output"),
-    ("Escape", "cancel the generation (what was generated is kept)"),
+    ("Escape", "stop the generation (what was generated is kept, marked interrupted)"),
     ("F2 / F3 / F4 / F6", "Playground / Prompt / Edit / Chat tab"),
     ("F7", "History tab: type to filter past runs; Enter reopens one, or resumes a chat"),
     ("F8", "Compare tab: Ctrl+R runs the variants; Enter on a column sends it to the Playground"),
@@ -41,7 +41,9 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,question_mark,q", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        table = Table(title="gptplay tui · keys", show_header=False, box=None, padding=(0, 2))
+        table = Table(
+            title="gptplay tui · keys", show_header=False, box=None, padding=(0, 2), expand=True
+        )
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
         for keys, what in HELP:
@@ -52,9 +54,13 @@ class HelpScreen(ModalScreen[None]):
 
 
 class ConfirmScreen(ModalScreen[str]):
-    """Unsaved changes: save, discard, or cancel (returns 'save', 'discard' or 'cancel')."""
+    """Unsaved changes: save, discard, or cancel (returns 'save', 'discard' or 'cancel').
+
+    Cancel is the default: an Enter pressed out of habit changes no file.
+    """
 
     BINDINGS = [Binding("escape", "dismiss('cancel')", "Cancel")]
+    AUTO_FOCUS = "#cancel"
 
     def __init__(self, message: str) -> None:
         super().__init__()
@@ -64,9 +70,9 @@ class ConfirmScreen(ModalScreen[str]):
         with Vertical(classes="modal"):
             yield Label(self.message, markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Save", id="save", variant="primary")
+                yield Button("Save", id="save")
                 yield Button("Discard", id="discard", variant="error")
-                yield Button("Cancel", id="cancel")
+                yield Button("Cancel", id="cancel", variant="primary")
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from gptplay.engine.types import Completion
+from gptplay.render import plural
 
 
 def status_text(
@@ -16,8 +17,8 @@ def status_text(
     branches: int,
 ) -> Text:
     """One line; the figures of the last finished run, the live token count while streaming."""
-    text = Text(f" {state} ", style="bold")
-    parts = [f"{tokens} tokens"]
+    text = Text(f" {state}", style="bold")
+    parts = [plural(tokens, "token")]
     if completion is not None:
         ttft = completion.time_to_first_token_s
         parts.append(f"{completion.tokens_per_s:.1f} tok/s")
@@ -29,5 +30,5 @@ def status_text(
         parts.append(f"seed {completion.seed}")
     if branches:
         parts.append(f"branch {branches + 1} (Ctrl+B back)")
-    text.append(" · ".join(parts), style="dim")
+    text.append("".join(f" · {part}" for part in parts), style="dim")
     return text
