@@ -25,21 +25,16 @@ DATA = [
 EXAMPLES = [Example({"sentence": s}, g, i + 1) for i, (s, g) in enumerate(DATA)]
 
 
-def whole_prompt_logprob(
-    reference, context: list[int], label: list[int], split: int, one_batch: bool = False
-) -> float:
+def whole_prompt_logprob(reference, context: list[int], label: list[int], split: int) -> float:
     """The label's log-probability from a fresh evaluation of prompt + label.
 
     llama-cpp-python on its own, keeping every row of logits, in the batches gptplay uses:
-    the shared prefix, the rest of the prompt, the label's tokens but the last (with
-    ``one_batch``, the rest and the label's tokens together, as the engine decodes a
-    single continuation). llama.cpp's
+    the shared prefix, the rest of the prompt, the label's tokens but the last. llama.cpp's
     quantized kernels round differently per batch shape (other splits differ by ~0.1 nats).
     """
     ids = context + label
     reference.reset()
-    rest = [context[split:] + label[:-1]] if one_batch else [context[split:], label[:-1]]
-    for batch in (ids[:split], *rest):
+    for batch in (ids[:split], context[split:], label[:-1]):
         if batch:
             reference.eval(batch)
     rows = log_softmax(np.array(reference.scores[: len(ids)]))

@@ -143,8 +143,8 @@ def test_generation_is_greedy_and_scores_the_gold_answer(engine, reference):
         context = engine.tokenize(gen.prompt(run.demos, example.fields))
         split = gen.shared_prefix(run.demos)
         gold_ids = gen.continuation_ids(example.label)
-        # one continuation: the engine decodes the prompt's rest and the gold in one batch
-        want = whole_prompt_logprob(reference, context, gold_ids, split, one_batch=True)
+        # the engine keeps the label path's batch shapes for the gold answer too
+        want = whole_prompt_logprob(reference, context, gold_ids, split)
         assert pred.gold_logprob == pytest.approx(want, abs=1e-3)
         assert sum(lp for _, lp in pred.gold_tokens) == pytest.approx(pred.gold_logprob)
         # the reference's own greedy choice at every generated position

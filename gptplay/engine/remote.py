@@ -89,6 +89,7 @@ def connect(
 class RemoteEngine(RemoteScoring):
     """A model behind an HTTP server, with the same interface as the local LlamaEngine."""
 
+    threads = 0  # the server's own; nothing runs on this machine's cores
 
     def __init__(
         self,
@@ -117,6 +118,14 @@ class RemoteEngine(RemoteScoring):
                 f"{self.url} does not report its context size; assuming {DEFAULT_CTX} tokens "
                 "(pass --ctx with the server's size).",
             )
+
+    def offload_info(self) -> None:
+        """The server decides where its layers run: nothing to report from here."""
+        return None
+
+    def rate_notice(self) -> None:
+        """The local busy-core watch has no meaning for a server's speed."""
+        return None
 
     def say(self, text: str, warning: bool = True) -> None:
         """Tell the user once about something this server cannot give."""
