@@ -50,6 +50,9 @@ class Repl:
                 try:
                     line = input(PROMPT)
                 except (EOFError, KeyboardInterrupt):
+                    # leaving ends the command: a second Ctrl-C while the history is written
+                    # and the model freed must not turn a clean exit into 130
+                    signals.ignore_interrupts()
                     self.out.print()
                     break
                 if self.handle(line) is False or signals.received() is not None:
