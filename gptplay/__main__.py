@@ -1,3 +1,3 @@
-from gptplay.cli import main
+from gptplay.entry import main
 
 main()

@@ -147,3 +147,21 @@ def test_sigterm_quits_the_tui_and_restores_the_terminal():
     child.close()
     assert child.exitstatus == 143
     assert b"\x1b[?1049l" in tail  # left the application's screen
+
+
+def test_ctrl_c_while_the_cli_loads_exits_130_without_a_traceback():
+    # an interrupt arriving while typer, rich and the command modules are imported
+    code = (
+        "import sys\n"
+        "class Stop:\n"
+        "    @staticmethod\n"
+        "    def find_spec(name, path=None, target=None):\n"
+        "        if name == 'gptplay.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop)\n"
+        "from gptplay.entry import main\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 130
+    assert "Traceback" not in result.stderr and "KeyboardInterrupt" not in result.stderr
