@@ -7,13 +7,11 @@ examples, the embedded model, in one process:
       prompt, in the same batches as (b), so the numbers can be compared exactly;
   (b) gptplay: ``evaluate`` with a ``LabelScorer`` (demonstrations once, then each
       example's own tokens, then each label's);
-  (c) with --batched: (b) with score_choices_batched (every label in one decode; not exact,
-      see gptplay/engine/scoring.py), for its speed and its distance from (b);
   (pp) llama.cpp's prompt processing: 512 tokens in batches of 128, before and after each.
 Prints examples/s, the speedup b/a, the tokens (b) decoded per second against the pp rate
 (target >= 0.8), how many predictions agree, and `uptime` before and after.
 
-    python bench/eval.py [--task sst2|cb] [--examples 200] [--shots 4] [--threads N] [--batched]
+    python bench/eval.py [--task sst2|cb] [--examples 200] [--shots 4] [--threads N]
 """
 
 from __future__ import annotations
@@ -57,14 +55,12 @@ def main() -> int:
     ap.add_argument("--shots", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: engine's)")
-    ap.add_argument("--batched", action="store_true", help="also time score_choices_batched")
     args = ap.parse_args()
     prompt, dev, train = TASKS[args.task]
     if not (DATASETS / f"{dev}.jsonl").is_file():
         print(f"skipped: {DATASETS} holds no {dev}.jsonl", file=sys.stderr)
         return 1
 
-    from gptplay.engine import scoring
     from gptplay.engine.llama import LlamaEngine
     from gptplay.evaluate import EvalConfig, LabelScorer, evaluate, load_examples, subset
     from gptplay.evaluate.run import sample_demos
@@ -94,11 +90,10 @@ def main() -> int:
     naive = []
     for example in test:
         context = engine.tokenize(scorer.prompt(demos, example.fields))
-        prefix = scorer.shared_prefix(demos)
         scores = []
         for label in spec.labels:
             engine.reset()  # nothing cached: the whole prompt, in the same batches
-            (scored,) = engine.score_choices(context, [scorer.label_ids[label]], prefix=prefix)
+            (scored,) = engine.score_choices(context, [scorer.label_ids[label]])
             scores.append(sum(t.logprob for t in scored))
         naive.append((spec.labels[argmax(scores)], scores))
     t_naive = time.perf_counter() - t0
@@ -115,18 +110,6 @@ def main() -> int:
     fast, t_fast, decoded = run_eval()  # (b)
     pps.append(pp_rate(engine))
     assert fast.demos == demos
-    batched = None
-    if args.batched:  # (c)
-        exact = engine.score_choices
-        engine.score_choices = lambda c, ch, *, prefix=0: scoring.score_choices_batched(
-            engine, c, ch, prefix=prefix
-        )
-        try:
-            batched = run_eval()
-        finally:
-            engine.score_choices = exact
-        pps.append(pp_rate(engine))
-
     n = len(test)
     preds = fast.predictions
     same = sum(a[0] == b.predicted for a, b in zip(naive, preds))
@@ -144,19 +127,6 @@ def main() -> int:
         f"{decoded / t_fast / pp:.2f}x prompt processing (target >= 0.8)"
     )
     print(f"same predictions (a)/(b): {same}/{n}; largest label-score difference {diff:.4f} nats")
-    if batched is not None:
-        run_c, t_c, dec_c = batched
-        d = max(
-            abs(x.logprob - y.logprob)
-            for p, q in zip(preds, run_c.predictions)
-            for x, y in zip(p.scores, q.scores)
-        )
-        same_c = sum(p.predicted == q.predicted for p, q in zip(preds, run_c.predictions))
-        print(
-            f"(c) batched labels: {t_c:7.2f} s  {n / t_c:6.2f} examples/s, {dec_c / t_c:.0f} tok/s "
-            f"= {dec_c / t_c / pp:.2f}x pp; vs (b): {same_c}/{n} same predictions, "
-            f"largest difference {d:.4f} nats"
-        )
     print(f"accuracy ({args.shots} shots, seed {args.seed}): {100 * acc:.1f}%")
     print(f"after: {uptime()}")
     return 0

@@ -70,6 +70,45 @@ def reference(model_path):
     return llama_cpp.Llama(model_path=str(model_path), n_ctx=512, logits_all=True, verbose=False)
 
 
+def reference_logprobs(reference, ids: list[int], first: int) -> list:
+    """Log-softmax rows of positions first..len(ids)-1 from llama-cpp-python on its own.
+
+    One decode of ``ids`` through its low-level API, padded to a multiple of 4 rows with
+    throwaway tokens placed after them on the same sequence (removed again), where the
+    engine pads on a sequence of its own: llama.cpp's CPU kernels round a row differently
+    when it falls outside a group of four, and padded rows compute the same logits in any
+    layout (engine/kvcache.py), so this checks the engine's packing as well.
+    """
+    import llama_cpp as lc
+    import numpy as np
+
+    from gptplay.engine.probs import log_softmax
+
+    n = len(ids)
+    pad = -n % 4
+    assert n + pad <= 512, "the reference decodes one batch of at most 512 rows"
+    mem = lc.llama_get_memory(reference.ctx)
+    lc.llama_memory_clear(mem, True)
+    batch = lc.llama_batch_init(n + pad, 0, 1)
+    try:
+        for i, tok in enumerate(ids + [ids[0]] * pad):
+            batch.token[i], batch.pos[i], batch.n_seq_id[i] = tok, i, 1
+            batch.seq_id[i][0] = 0
+            batch.logits[i] = first <= i < n
+        batch.n_tokens = n + pad
+        assert lc.llama_decode(reference.ctx, batch) == 0
+        vocab = lc.llama_vocab_n_tokens(lc.llama_model_get_vocab(reference.model))
+        rows = [
+            np.ctypeslib.as_array(lc.llama_get_logits_ith(reference.ctx, i), shape=(vocab,))
+            for i in range(first, n)
+        ]
+        return list(log_softmax(np.stack(rows)))
+    finally:
+        lc.llama_batch_free(batch)
+        lc.llama_memory_clear(mem, True)
+        reference.reset()
+
+
 def run_cli(
     *args: str, input: str | None = None, env: dict | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess:

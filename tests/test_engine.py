@@ -6,6 +6,7 @@ import pytest
 from gptplay.engine.probs import log_softmax
 from gptplay.engine.types import SamplingParams
 from gptplay.errors import ContextOverflowError
+from tests.conftest import reference_logprobs
 
 PROMPT = "The capital of France is Paris. The capital of Germany is"
 GREEDY = SamplingParams(temperature=0.0, max_tokens=24)
@@ -136,20 +137,16 @@ def test_prompt_longer_than_context_names_both_counts(engine):
 def test_score_equals_independent_logprobs(engine, reference):
     context = "Review: a gorgeous, witty film.\nSentiment:"
     for continuation in (" positive", " negative", " positive and warm"):
-        engine.reset()  # the same batches as the reference below: see the note above
-        scored = engine.score(context, continuation, top=3)
+        scored = engine.score(context, continuation, top=3)  # the cache reused, or not
         ctx_ids = engine.tokenize(context)
         cont_ids = engine.tokenize(continuation, add_bos=False)
         assert [s.id for s in scored] == cont_ids
         ids = ctx_ids + cont_ids
-        reference.reset()
-        reference.eval(ids[: len(ctx_ids) - 1])
-        reference.eval(ids[len(ctx_ids) - 1 : -1])
-        lsm = log_softmax(np.array(reference.scores[: len(ids) - 1]))
-        reference.reset()
+        # one padded decode of the whole text: scoring's logits do not depend on the layout
+        lsm = reference_logprobs(reference, ids[:-1], len(ctx_ids) - 1)
         for j, tok in enumerate(scored):
-            row = lsm[len(ctx_ids) - 1 + j]
-            assert tok.logprob == pytest.approx(row[tok.id], abs=1e-4)
+            row = lsm[j]
+            assert tok.logprob == pytest.approx(row[tok.id], abs=1e-3)
             assert [a.id for a in tok.top] == list(np.argsort(-row)[:3])
 
 

@@ -6,10 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from gptplay.engine.probs import log_softmax
 from gptplay.evaluate import CONTENT_FREE, Example, LabelScorer, content_free_probs, label_probs
 from gptplay.library import load_prompt
-from tests.conftest import SHARED, run_cli
+from tests.conftest import SHARED, reference_logprobs, run_cli
 
 pytestmark = pytest.mark.model
 
@@ -22,24 +21,19 @@ DATA = [
     ("an absolute delight .", "positive"),
     ("a mess of a movie .", "negative"),
 ]
+RATING = (
+    'title = "Rating"\nkind = "classification"\ntemplate = "Review: {sentence}\\n'
+    'Verdict: {label}"\nanswer = "label"\nseparator = "\\n\\n"\n'
+    'labels = ["thumbs up", "thumbs down", "mixed feelings overall"]\nstop = ["\\n"]\n'
+)
 EXAMPLES = [Example({"sentence": s}, g, i + 1) for i, (s, g) in enumerate(DATA)]
 
 
-def whole_prompt_logprob(reference, context: list[int], label: list[int], split: int) -> float:
-    """The label's log-probability from a fresh evaluation of prompt + label.
-
-    llama-cpp-python on its own, keeping every row of logits, in the batches gptplay uses:
-    the shared prefix, the rest of the prompt, the label's tokens but the last. llama.cpp's
-    quantized kernels round differently per batch shape (other splits differ by ~0.1 nats).
-    """
-    ids = context + label
-    reference.reset()
-    for batch in (ids[:split], context[split:], label[:-1]):
-        if batch:
-            reference.eval(batch)
-    rows = log_softmax(np.array(reference.scores[: len(ids)]))
-    reference.reset()
-    return float(sum(rows[len(context) - 1 + i, t] for i, t in enumerate(label)))
+def whole_prompt_logprob(reference, context: list[int], label: list[int]) -> float:
+    """The label's log-probability from a fresh evaluation of prompt + label as one text:
+    llama-cpp-python on its own, one padded decode (tests/conftest.py)."""
+    rows = reference_logprobs(reference, context + label, len(context) - 1)
+    return float(sum(rows[i][t] for i, t in enumerate(label)))
 
 
 def test_label_scores_equal_a_whole_prompt_computation(engine, reference):
@@ -47,15 +41,16 @@ def test_label_scores_equal_a_whole_prompt_computation(engine, reference):
     demos = EXAMPLES[:2]
     split = scorer.shared_prefix(demos)
     assert split > 20  # the demonstrations and "Review:"
-    for example in EXAMPLES[2:]:
+    for i, example in enumerate(EXAMPLES[2:]):
         scores = scorer.score(demos, example.fields)
-        assert engine.last_prefix_reused in (0, split)  # demonstrations from the cache
+        if i:  # the demonstrations from the cache, whatever the cache held at first
+            assert engine.last_prefix_reused == split
         context = engine.tokenize(scorer.prompt(demos, example.fields))
         assert [s.label for s in scores] == list(SPEC.labels)
         for s in scores:
             ids = scorer.label_ids[s.label]
             assert s.tokens == len(ids) and s.logprob < 0
-            want = whole_prompt_logprob(reference, context, ids, split)
+            want = whole_prompt_logprob(reference, context, ids)
             assert s.logprob == pytest.approx(want, abs=1e-3)
 
 
@@ -72,20 +67,15 @@ def test_demonstrations_stay_in_the_cache(engine):
 
 def test_multi_token_labels_sum_every_token(engine, reference, tmp_path):
     path = tmp_path / "rating.toml"
-    path.write_text(
-        'title = "Rating"\nkind = "classification"\ntemplate = "Review: {sentence}\\n'
-        'Verdict: {label}"\nanswer = "label"\nseparator = "\\n\\n"\n'
-        'labels = ["thumbs up", "thumbs down", "mixed feelings overall"]\nstop = ["\\n"]\n'
-    )
+    path.write_text(RATING)
     spec = load_prompt(str(path))
     scorer = LabelScorer(engine, spec)
     fields = {"sentence": DATA[0][0]}
     scores = scorer.score([], fields)
     context = engine.tokenize(scorer.prompt([], fields))
-    split = scorer.shared_prefix([])
     assert max(s.tokens for s in scores) >= 3
     for s in scores:
-        expected = whole_prompt_logprob(reference, context, scorer.label_ids[s.label], split)
+        expected = whole_prompt_logprob(reference, context, scorer.label_ids[s.label])
         assert s.logprob == pytest.approx(expected, abs=1e-3)
         assert s.mean == pytest.approx(s.logprob / s.tokens)
 
@@ -218,3 +208,28 @@ def test_shared_sst2_few_shot_beats_the_majority_class(tmp_path):
     assert result.returncode == 0, result.stderr
     record = json.loads(out.read_text())
     assert record["runs"][0]["accuracy"] > record["majority_baseline"]["accuracy"]
+
+
+def test_scores_do_not_depend_on_the_cache_or_the_order(engine, reference, tmp_path, monkeypatch):
+    path = tmp_path / "rating.toml"
+    path.write_text(RATING)
+    scorer = LabelScorer(engine, load_prompt(str(path)))
+    demos = [Example({"sentence": s}, "thumbs up", 1) for s, _ in DATA[:1]]
+    queries = [e.fields for e in EXAMPLES[1:]]
+    decodes = []
+    run = engine._cache.run
+    monkeypatch.setattr(engine._cache, "run", lambda pad=False: decodes.append(pad) or run(pad))
+    engine.reset()
+    forward = [scorer.score(demos, q) for q in queries]
+    # per example: its tokens with the first multi-token label, then one per other such label
+    longer = sum(len(ids) > 1 for ids in scorer.label_ids.values())
+    assert longer >= 2 and decodes == [True] * (len(queries) * longer)
+    monkeypatch.undo()
+    engine.score("Something else entirely.", " first")  # another prompt in the cache
+    backward = [scorer.score(demos, q) for q in reversed(queries)][::-1]
+    for fields, a_scores, b_scores in zip(queries, forward, backward):
+        context = engine.tokenize(scorer.prompt(demos, fields))
+        for a, b in zip(a_scores, b_scores):
+            assert a.logprob == pytest.approx(b.logprob, abs=1e-3)
+            want = whole_prompt_logprob(reference, context, scorer.label_ids[a.label])
+            assert a.logprob == pytest.approx(want, abs=1e-3)

@@ -87,10 +87,9 @@ def test_a_label_with_several_words_scores_their_summed_probability(engine, refe
     assert scorer.prompt(demos, fields).startswith(
         "Question: How many legs has a dog?\nType: Number"
     )
-    split = scorer.shared_prefix(demos)
     for s in scores:
         per_word = [
-            whole_prompt_logprob(reference, context, ids, split) for ids in scorer.word_ids[s.label]
+            whole_prompt_logprob(reference, context, ids) for ids in scorer.word_ids[s.label]
         ]
         assert s.logprob == pytest.approx(logsumexp(per_word), abs=1e-3)
     loc = next(s for s in scores if s.label == "LOC")
@@ -116,13 +115,10 @@ def test_choice_scores_equal_a_whole_prompt_computation(engine, reference):
     text = scorer.prompt([demo], fields)
     assert "Answer: Honey\n\nQuestion: What color" in text and text.endswith("Answer:")
     context = engine.tokenize(text)
-    split = scorer.shared_prefix([demo])
     for s in pred.scores:
         ids = scorer.continuation_ids(s.text)
         assert s.tokens == len(ids) and s.chars == len(s.text)
-        assert s.logprob == pytest.approx(
-            whole_prompt_logprob(reference, context, ids, split), abs=1e-3
-        )
+        assert s.logprob == pytest.approx(whole_prompt_logprob(reference, context, ids), abs=1e-3)
     assert max(s.tokens for s in pred.scores) >= 5
     lps = [s.logprob for s in pred.scores]
     assert pred.predicted == int(np.argmax(lps))
@@ -143,8 +139,8 @@ def test_generation_is_greedy_and_scores_the_gold_answer(engine, reference):
         context = engine.tokenize(gen.prompt(run.demos, example.fields))
         split = gen.shared_prefix(run.demos)
         gold_ids = gen.continuation_ids(example.label)
-        # the engine keeps the label path's batch shapes for the gold answer too
-        want = whole_prompt_logprob(reference, context, gold_ids, split)
+        # scored like a label: equal to one padded decode of the prompt and the answer
+        want = whole_prompt_logprob(reference, context, gold_ids)
         assert pred.gold_logprob == pytest.approx(want, abs=1e-3)
         assert sum(lp for _, lp in pred.gold_tokens) == pytest.approx(pred.gold_logprob)
         # the reference's own greedy choice at every generated position

@@ -159,7 +159,7 @@ def test_ctrl_c_while_the_cli_loads_exits_130_without_a_traceback():
         "        if name == 'gptplay.cli':\n"
         "            raise KeyboardInterrupt\n"
         "sys.meta_path.insert(0, Stop)\n"
-        "from gptplay.entry import main\n"
+        "from gptplay.__main__ import main\n"
         "main()\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

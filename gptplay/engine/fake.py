@@ -205,7 +205,7 @@ class FakeEngine:
         return [ScoredToken(t, self.piece(t), math.log(0.5)) for t in continuation]
 
     def score_choices(
-        self, context: list[int], choices: list[list[int]], *, prefix: int = 0
+        self, context: list[int], choices: list[list[int]]
     ) -> list[list[ScoredToken]]:
         return [self.score_tokens(context, c) for c in choices]
 

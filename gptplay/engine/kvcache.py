@@ -1,8 +1,24 @@
 """The KV cache and its bookkeeping: which tokens it holds, what a prompt can reuse, decoding.
 
 Sequence 0 holds the conversation or prompt the engine last worked on (``tokens``, at
-positions 0..n-1). Batched scoring lends other sequence ids to the candidates of one
-decode and drops them again, so between calls only sequence 0 is in the cache.
+positions 0..n-1). Scoring lends another sequence id to a continuation for one decode and
+drops it again, so between calls only sequence 0 is in the cache.
+
+Padded decodes. llama.cpp's repacked CPU matrix kernels take a batch's rows in groups of
+four and the rows left over one by one, and the two round differently (up to 0.6 nats on
+one row of this model's logits), so a token's logits would depend on where it falls in its
+batch. Scoring therefore pads every decode to a multiple of ``ROW_GROUP`` rows with tokens
+on a sequence of their own (``PAD_SEQ``, dropped after the decode): every row then takes
+the grouped path, and a token's logits are the same whatever batch layout computed them
+(measured on CB prompts: the old split path, every label in one decode and the whole
+prompt as one batch agree to 0.0006 nats padded, against 0.24 unpadded). Padding to 4
+was not enough: a decode of only four rows still rounded differently (0.10 nats), one of
+eight did not, on 1 and 2 threads. ``exact`` counts the leading cached positions decoded
+so; generation's one-token steps are not (padding them would cost every token).
+
+Attention sums over the cache's cells in SIMD lanes, masked cells included as zeros, so
+where a sequence's cells sit matters too: scoring keeps each sequence's cells contiguous
+after the prefix it shares (engine/scoring.py).
 """
 
 from __future__ import annotations
@@ -15,6 +31,8 @@ from gptplay.engine.loader import N_BATCH, N_SEQ_MAX, Loaded
 from gptplay.errors import ContextOverflowError, ModelError
 
 ROW_CHUNK = 32  # tokens per decode when every row of logits is kept (1 MiB each for Gemma)
+ROW_GROUP = 8  # padded decodes hold a multiple of this many rows (see above)
+PAD_SEQ = N_SEQ_MAX - 1  # the padding rows' own sequence; never lent to scoring
 
 
 class Batch:
@@ -40,10 +58,16 @@ class Batch:
             seq_id=self._rows,
             logits=self.logits.ctypes.data_as(ctypes.POINTER(ctypes.c_int8)),
         )
-        self.n = 0
+        self.n = self.n_pad = 0
 
     def clear(self) -> None:
-        self.n = 0
+        self.n = self.n_pad = 0
+
+    def pad(self, k: int) -> None:
+        """Append k throwaway rows on PAD_SEQ (dropped after the decode), no logits."""
+        if k:
+            self.add([int(self.token[0])] * k, self.n_pad, (PAD_SEQ,), False)
+            self.n_pad += k
 
     def add(self, tokens: list[int], pos0: int, seqs: tuple[int, ...], want: bool) -> int:
         """Append tokens at positions pos0.. in the given sequences; return the first index."""
@@ -69,7 +93,7 @@ class KVCache:
         self.batch = Batch(lc)
         self.tokens: list[int] = []  # sequence 0, positions 0..len-1
         self.live = False  # the output logits are those of tokens[-1], from generation
-        self.batch_prefix = 0  # cached positions [0, n) that were decoded as one batch
+        self.exact = 0  # cached positions [0, n) that were decoded in padded batches
         self.last_prefix_reused = 0
         self.decoded = 0  # tokens decoded since load (benchmarks read it)
 
@@ -93,8 +117,7 @@ class KVCache:
                 n = 0
             self.tokens = self.tokens[:n]
             self.live = False
-        if n < self.batch_prefix:  # cut inside that batch: it is no longer one batch of n
-            self.batch_prefix = 0
+        self.exact = min(self.exact, n)
         return n
 
     def reuse(self, ids: list[int], limit: int) -> int:
@@ -107,27 +130,40 @@ class KVCache:
         self._lc.llama_memory_clear(self.mem, True)
         self.tokens = []
         self.live = False
-        self.batch_prefix = 0
+        self.exact = 0
 
-    def drop_seqs(self, seqs: range) -> None:
+    def drop_seqs(self, seqs) -> None:
         """Forget the borrowed sequences of a batched decode (cells shared with 0 stay)."""
         for s in seqs:
             self._lc.llama_memory_seq_rm(self.mem, s, -1, -1)
 
-    def share_prefix(self, n: int, seqs: range) -> None:
+    def share_prefix(self, n: int, seqs) -> None:
         """Let sequences ``seqs`` see sequence 0's positions [0, n) (no copy: shared cells)."""
         if n:
             for s in seqs:
                 self._lc.llama_memory_seq_cp(self.mem, 0, s, 0, n)
 
+    def adopt_decoded(self, tokens: list[int]) -> None:
+        """Record ``tokens``, just decoded on sequence 0 in a padded batch, as cached."""
+        if self.exact == len(self.tokens):
+            self.exact += len(tokens)
+        self.tokens += tokens
+        self.live = False
+
     # ---- decoding -------------------------------------------------------------------
 
-    def run(self) -> None:
-        """Decode the batch as it stands."""
-        self.batch.c.n_tokens = self.batch.n
-        self.decoded += self.batch.n
-        rc = self._lc.llama_decode(self.ctx, self.batch.c)
-        self.batch.n = 0
+    def run(self, pad: bool = False) -> None:
+        """Decode the batch as it stands; with ``pad``, padded to a multiple of ROW_GROUP."""
+        b = self.batch
+        self.decoded += b.n - b.n_pad
+        short = -b.n % ROW_GROUP if pad else 0
+        b.pad(short)
+        b.c.n_tokens = b.n
+        rc = self._lc.llama_decode(self.ctx, b.c)
+        b.n = 0
+        if b.n_pad:
+            self._lc.llama_memory_seq_rm(self.mem, PAD_SEQ, -1, -1)
+        b.n_pad = 0
         if rc != 0:
             if rc == 1:
                 raise ContextOverflowError(len(self.tokens) + self.batch.size, self.n_ctx)
@@ -135,12 +171,15 @@ class KVCache:
                 raise KeyboardInterrupt  # aborted
             raise ModelError(f"llama.cpp could not decode a batch (llama_decode returned {rc}).")
 
-    def extend(self, tokens: list[int], want_rows: bool = False) -> np.ndarray | None:
+    def extend(
+        self, tokens: list[int], want_rows: bool = False, pad: bool = False
+    ) -> np.ndarray | None:
         """Decode ``tokens`` after sequence 0's cache; return their logits rows if asked.
 
         Without ``want_rows`` only the last token of each batch of N_BATCH gets logits
         (llama.cpp always computes those), so the last position's logits are ready; with
-        it, batches are ROW_CHUNK tokens, each row being n_vocab floats.
+        it, batches are ROW_CHUNK tokens, each row being n_vocab floats. ``pad`` pads each
+        decode (scoring's layout-independent logits, see above).
         """
         rows = []
         step = ROW_CHUNK if want_rows else N_BATCH
@@ -149,8 +188,11 @@ class KVCache:
             self.batch.clear()
             self.batch.add(part, len(self.tokens), (0,), want_rows)
             self.batch.logits[len(part) - 1] = 1
-            self.run()
-            self.tokens += part
+            self.run(pad)
+            if pad:
+                self.adopt_decoded(part)
+            else:
+                self.tokens += part
             if want_rows:
                 rows.append(self.rows(0, len(part)))
         self.live = False

@@ -252,17 +252,16 @@ class LlamaEngine:
         return scoring.score_tokens(self, context, continuation, top=top)
 
     def score_choices(
-        self, context: list[int], choices: list[list[int]], *, prefix: int = 0
+        self, context: list[int], choices: list[list[int]]
     ) -> list[list[ScoredToken]]:
         """Score several continuations of one context, decoding the context only once.
 
-        The context's rest is one decode and each choice's tokens but the last another;
-        the cache ends on the context. With ``prefix``, the first
-        ``prefix`` tokens are one batch (kept in or taken from the cache) and the rest
-        another, whatever the cache held before: llama.cpp rounds differently per batch
-        shape, so this makes the scores independent of call order.
+        The context's rest (what the cache does not hold) and the first multi-token
+        choice's tokens but the last are one decode; the cache ends on the context.
+        Scoring's decodes are padded, so the scores do not depend on what the cache held
+        before (see engine/kvcache.py).
         """
         if not context:
             raise ValueError("score_choices needs at least one context token (e.g. BOS)")
         self.check_fits(len(context) + max((len(c) for c in choices), default=0), "text to score")
-        return scoring.score_choices(self, context, choices, prefix=prefix)
+        return scoring.score_choices(self, context, choices)

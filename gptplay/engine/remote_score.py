@@ -48,7 +48,7 @@ class RemoteScoring:
         return [self._from_top(ids[:pos], ids[pos], top) for pos in range(len(context), len(ids))]
 
     def score_choices(
-        self, context: list[int], choices: list[list[int]], *, prefix: int = 0
+        self, context: list[int], choices: list[list[int]]
     ) -> list[list[ScoredToken]]:
         """Score continuations of one context; the context's top-K serves every first token."""
         if not context:

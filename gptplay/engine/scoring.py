@@ -1,25 +1,25 @@
 """Scoring given text: log-probabilities of continuations.
 
-``score_choices_batched`` decodes an example's own tokens and every label's tokens in one
-``llama_decode``: the example's tokens belong to sequence 0 and to one sequence per
-multi-token label, each label's tokens (all but the last) only to its own, so every label
-sees the example but not the other labels; the borrowed sequences are dropped after.
+Every scoring decode is padded (see ``kvcache``), so a token's logits do not depend on the
+batch layout that computed them or on what the cache held. ``score_choices`` decodes a
+context's rest and the tokens of its first continuation of several tokens in one
+``llama_decode``: the rest belongs to sequence 0 and to a borrowed sequence, the
+continuation's tokens to the borrowed one only, right after the rest in the cache, so it
+sees the context and its cells sit where a decode of context + continuation would put
+them. Each further multi-token continuation is its own decode after the context.
 
-It is not what ``score_choices`` uses for multi-token labels, because it is not exact:
-llama.cpp's repacked Q4_K matrix kernels take a batch's rows in groups of four (gemm) and
-the rows left over one by one (gemv), which round differently, so a row's logits depend
-on where it falls in its batch (measured: 0.5-0.6 nats on single rows; 0.21 nats on a
-label's summed score in tests/test_eval.py). Merging the example's rest and the labels
-into one batch moves rows between the two groups. With weight repacking off
-(use_extra_bufts = false) the grouping goes away but a one-row batch still differs.
-bench/eval.py --batched measures its speed and its distance from the exact path.
+Not done: several examples in one decode. Another sequence's cells between an example's
+and the shared prefix change the order attention sums in (masked cells count as zeros in
+SIMD lanes), and starting each example at a cell aligned to 8 was not enough: on SST-2,
+packs of four examples moved scores by up to 0.145 nats, and were slower (336 against 396
+tok/s) because every row attends over the whole pack. With flash attention (which skips
+masked cells) packs were fast (0.93x prompt processing) but still 0.12 nats off.
 """
 
 from __future__ import annotations
 
-from gptplay.engine.kvcache import ROW_CHUNK as SCORE_CHUNK
-from gptplay.engine.kvcache import KVCache
-from gptplay.engine.loader import N_BATCH, N_SEQ_MAX
+from gptplay.engine.kvcache import ROW_CHUNK, ROW_GROUP, KVCache
+from gptplay.engine.loader import N_BATCH
 from gptplay.engine.probs import LogitReader, log_softmax
 from gptplay.engine.types import Alternative, ScoredToken
 
@@ -31,15 +31,15 @@ def score_tokens(
     cache: KVCache = engine._cache
     ids = list(context) + list(continuation)
     first_needed = len(context) - 1  # the position whose logits predict continuation[0]
-    n_past = cache.reuse(ids, limit=first_needed)
+    n_past = cache.reuse(ids, limit=min(first_needed, cache.exact))
     out: list[ScoredToken] = []
     # Positions before the first needed one only fill the cache; no logits kept.
     if n_past < first_needed:
-        cache.extend(ids[n_past:first_needed])
+        cache.extend(ids[n_past:first_needed], pad=True)
         n_past = first_needed
-    for start in range(n_past, len(ids) - 1, SCORE_CHUNK):
-        chunk = ids[start : min(start + SCORE_CHUNK, len(ids) - 1)]
-        rows = cache.extend(chunk, want_rows=True)
+    for start in range(n_past, len(ids) - 1, ROW_CHUNK):
+        chunk = ids[start : min(start + ROW_CHUNK, len(ids) - 1)]
+        rows = cache.extend(chunk, want_rows=True, pad=True)
         lsm = log_softmax(rows)
         for row, pos in enumerate(range(start, start + len(chunk))):
             nxt = ids[pos + 1]
@@ -51,88 +51,50 @@ def score_tokens(
                 )
             out.append(ScoredToken(nxt, engine.piece(nxt), float(lsm[row, nxt]), alts))
     # the final token needs no logits, but it belongs in the cache for the next call
-    cache.extend(ids[-1:])
+    cache.extend(ids[-1:], pad=True)
     return out
 
 
-def prepare_context(cache: KVCache, context: list[int], prefix: int) -> int:
-    """Keep what the cache may reuse of ``context``; decode a missing prefix as one batch.
-
-    With ``prefix``, the first ``prefix`` tokens are one batch (kept in or taken from the
-    cache) and the rest another, whatever the cache held before: llama.cpp rounds
-    differently per batch shape, so this makes the scores independent of call order.
-    """
-    prefix = min(prefix, len(context) - 1)
-    n_past = cache.reuse(context, limit=prefix or len(context) - 1)
-    if prefix and (n_past < prefix or cache.batch_prefix != prefix):
-        # cached positions decoded in another batch shape would round differently
-        cache.reuse(context, limit=0)
-        cache.extend(context[:prefix])
-        cache.batch_prefix = n_past = prefix
-    return n_past
-
-
-def score_choices(
-    engine, context: list[int], choices: list[list[int]], *, prefix: int = 0
-) -> list[list[ScoredToken]]:
-    """Every choice's tokens scored after ``context``, each decoded in the batch shapes
-    of a fresh whole-prompt evaluation: the context's rest, then each choice but its last."""
+def score_choices(engine, context: list[int], choices: list[list[int]]) -> list[list[ScoredToken]]:
+    """Every choice's tokens scored after ``context``; the cache ends on the context."""
     cache: KVCache = engine._cache
-    n_past = prepare_context(cache, context, prefix)
-    return _score_one_by_one(engine, context, choices, context[n_past:])
-
-
-def score_choices_batched(
-    engine, context: list[int], choices: list[list[int]], *, prefix: int = 0
-) -> list[list[ScoredToken]]:
-    """Every choice's tokens scored after ``context``, in one decode with the context's rest
-    (not exact: see the module's note)."""
-    cache: KVCache = engine._cache
-    n_past = prepare_context(cache, context, prefix)
+    limit = min(len(context) - 1, cache.exact)
+    n_past = cache.reuse(context, limit=limit)
     rest = context[n_past:]
     longer = [i for i, c in enumerate(choices) if len(c) > 1]
-    extra = sum(len(choices[i]) - 1 for i in longer)
-    if len(longer) + 1 > N_SEQ_MAX or len(rest) + extra > N_BATCH:
-        return _score_one_by_one(engine, context, choices, rest)
-    seqs = range(1, len(longer) + 1)
-    cache.share_prefix(n_past, seqs)
-    b = cache.batch
-    b.clear()
-    b.add(rest, n_past, (0, *seqs), False)
-    b.logits[len(rest) - 1] = 1
-    starts = [b.add(choices[i][:-1], len(context), (s,), True) for i, s in zip(longer, seqs)]
-    try:
-        cache.run()
-        cache.tokens += rest
-        first = log_softmax(cache.logits(len(rest) - 1))
-        out = [[ScoredToken(t, engine.piece(t), float(first[t])) for t in c[:1]] for c in choices]
-        for i, start in zip(longer, starts):
-            lsm = log_softmax(cache.rows(start, len(choices[i]) - 1))
-            out[i] += [
-                ScoredToken(t, engine.piece(t), float(lsm[j, t]))
-                for j, t in enumerate(choices[i][1:])
-            ]
-    finally:
-        cache.drop_seqs(seqs)
-        cache.live = False
+    first = longer[0] if longer else None
+    extra = choices[first][:-1] if first is not None else []
+    if len(rest) + len(extra) + ROW_GROUP > N_BATCH:  # too long for one decode
+        cache.extend(rest, pad=True)
+        lsm0 = log_softmax(cache.logits(-1))
+        out = [[_token(engine, t, lsm0) for t in c[:1]] for c in choices]
+        todo = longer
+    else:
+        if extra:
+            cache.share_prefix(n_past, (1,))
+        b = cache.batch
+        b.clear()
+        b.add(rest, n_past, (0, 1) if extra else (0,), False)
+        b.logits[len(rest) - 1] = 1
+        start = b.add(extra, len(context), (1,), True) if extra else 0
+        try:
+            cache.run(pad=True)
+            cache.adopt_decoded(rest)
+            lsm0 = log_softmax(cache.logits(len(rest) - 1))
+            out = [[_token(engine, t, lsm0) for t in c[:1]] for c in choices]
+            if extra:
+                lsm = log_softmax(cache.rows(start, len(extra)))
+                out[first] += [_token(engine, t, lsm[j]) for j, t in enumerate(choices[first][1:])]
+        finally:
+            if extra:
+                cache.drop_seqs((1,))
+        todo = longer[1:]
+    for i in todo:
+        lsm = log_softmax(cache.extend(choices[i][:-1], want_rows=True, pad=True))
+        out[i] += [_token(engine, t, lsm[j]) for j, t in enumerate(choices[i][1:])]
+        cache.keep(len(context))
     return out
 
 
-def _score_one_by_one(
-    engine, context: list[int], choices: list[list[int]], rest: list[int]
-) -> list[list[ScoredToken]]:
-    """The unbatched path, for labels too many or too long for one decode."""
-    cache: KVCache = engine._cache
-    cache.extend(rest)
-    first = log_softmax(cache.logits(-1))
-    out = []
-    for choice in choices:
-        scored = [ScoredToken(t, engine.piece(t), float(first[t])) for t in choice[:1]]
-        if len(choice) > 1:
-            lsm = log_softmax(cache.extend(choice[:-1], want_rows=True))
-            scored += [
-                ScoredToken(t, engine.piece(t), float(lsm[i, t])) for i, t in enumerate(choice[1:])
-            ]
-            cache.keep(len(context))
-        out.append(scored)
-    return out
+def _token(engine, token: int, logprobs) -> ScoredToken:
+    return ScoredToken(token, engine.piece(token), float(logprobs[token]))

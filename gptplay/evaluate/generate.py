@@ -70,8 +70,7 @@ class Generator(PromptScorer):
     def predict(self, run, index: int, example: Example) -> GenPrediction:
         context = self.engine.tokenize(self.prompt(run.demos, example.fields))
         gold_ids = self.continuation_ids(example.label)
-        prefix = self.shared_prefix(run.demos)
-        gold = self.engine.score_choices(context, [gold_ids], prefix=prefix)[0]
+        gold = self.engine.score_choices(context, [gold_ids])[0]
         samples = []
         for n in range(self.samples):
             seed = sample_seed(run.shots, run.seed, index, n)

@@ -71,16 +71,14 @@ class PromptScorer:
     ) -> list[float]:
         """The summed log-probability of each continuation after the prompt."""
         context = self.engine.tokenize(self.prompt(demos, fields))
-        prefix = self.shared_prefix(demos)
-        scored = self.engine.score_choices(context, choices, prefix=prefix)
+        scored = self.engine.score_choices(context, choices)
         return [sum(t.logprob or 0.0 for t in tokens) for tokens in scored]
 
     def shared_prefix(self, demos: Sequence[Example]) -> int:
         """How many leading tokens every prompt with these demonstrations shares.
 
-        They are evaluated once as their own batch, so each example's scores are the same
-        whichever example came before it (and the same as a fresh whole-prompt evaluation
-        in those two batches).
+        The engine keeps them cached for the next examples; scoring's decodes are padded, so
+        an example's scores do not depend on what the cache held before.
         """
         a, b = (self.prompt(demos, dict.fromkeys(self.spec.query_fields, x)) for x in "AB")
         if a not in self._prefixes:
