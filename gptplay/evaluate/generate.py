@@ -2,8 +2,8 @@
 
 Greedy by default (temperature 0), or ``samples`` draws at a temperature, each up to the
 prompt's stop sequences. Every output keeps its tokens with their probabilities, and the
-gold answer's own log-probability is scored too (as a continuation, in the same batches
-as label scoring), so a near miss shows.
+gold answer's own log-probability is scored too (as a continuation, as labels are), so
+a near miss shows.
 """
 
 from __future__ import annotations
