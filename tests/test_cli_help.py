@@ -46,3 +46,16 @@ def test_settings_flags_come_from_the_table_with_their_ranges():
     assert "(default 0.8, range [0, 10])" in text
     assert "--presence-penalty" in help_of("chat") and "--top-k" in help_of("tui")
     assert "--temperature" in help_of("eval") and "--ctx" in help_of("eval")  # eval generates
+
+
+def test_the_installed_gptplay_command_starts():
+    # the console script pip writes from pyproject.toml, as the README runs it
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("gptplay")
+    assert script.is_file(), f"{script} is missing: install gptplay (the README's command)"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Usage: gptplay" in result.stdout
