@@ -16,7 +16,7 @@ from gptplay.evaluate.generate import Generator
 from gptplay.evaluate.run import Run
 from gptplay.evaluate.score import logsumexp
 from gptplay.library import load_prompt, load_text
-from tests.conftest import run_cli
+from tests.conftest import reference_logprobs, run_cli
 from tests.test_eval import whole_prompt_logprob
 
 pytestmark = pytest.mark.model
@@ -279,3 +279,17 @@ def test_cli_arithmetic_generate(tmp_path):
             assert p["gold_logprob"] < 0 and p["gold_tokens"]
             hits += s["score"]
         assert run["exact"] == pytest.approx(hits / 4)
+
+
+def test_a_continuation_longer_than_one_decode_scores_as_a_short_one(engine, reference):
+    # more tokens than one decode keeps logits for: scored in chunks, with the same numbers
+    context = engine.tokenize("Count along: one, two, three,")
+    long = engine.tokenize(" four, five, six, seven, eight, nine, ten" * 4, add_bos=False)
+    assert len(long) > 40
+    scored = engine.score_choices(context, [long, long[:3]])
+    rows = reference_logprobs(reference, context + long, len(context) - 1)
+    for j, tok in enumerate(scored[0]):
+        assert tok.logprob == pytest.approx(float(rows[j][long[j]]), abs=1e-3)
+    assert [t.logprob for t in scored[1]] == pytest.approx(
+        [t.logprob for t in scored[0][:3]], abs=1e-3
+    )

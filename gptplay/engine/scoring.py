@@ -64,7 +64,8 @@ def score_choices(engine, context: list[int], choices: list[list[int]]) -> list[
     longer = [i for i, c in enumerate(choices) if len(c) > 1]
     first = longer[0] if longer else None
     extra = choices[first][:-1] if first is not None else []
-    if len(rest) + len(extra) + ROW_GROUP > N_BATCH:  # too long for one decode
+    if len(rest) + len(extra) + ROW_GROUP > N_BATCH or len(extra) > ROW_CHUNK:
+        # too long for one decode, or too many rows of logits (1 MiB each) at once
         cache.extend(rest, pad=True)
         lsm0 = log_softmax(cache.logits(-1))
         out = [[_token(engine, t, lsm0) for t in c[:1]] for c in choices]
