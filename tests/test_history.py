@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sqlite3
@@ -92,6 +93,16 @@ def test_a_256_token_run_with_top5_is_well_under_50kb():
 
 
 # ---- the database ---------------------------------------------------------------------
+
+
+def test_the_token_count_is_that_of_the_stored_tokens(tmp_path):
+    # a stop string cut a generated token: the run shows (and stores) what was kept
+    engine = FakeEngine()
+    completion = fake_run(engine, "Q:", [" yes", "."])
+    completion = dataclasses.replace(completion, tokens=completion.tokens + 1)
+    settings = history.settings_dict(SamplingParams(seed=7, max_tokens=32), engine, top=5)
+    run = runs.load(write(build("complete", "Q:", engine, settings, completion)))
+    assert run.n_tokens == len(run.events) == 2
 
 
 def test_a_run_is_recorded_with_its_model_settings_and_tokens(tmp_path):

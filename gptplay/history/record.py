@@ -164,7 +164,6 @@ def build(
             seed=completion.seed,
             finish=completion.finish_reason,
             prompt_tokens=completion.prompt_tokens,
-            n_tokens=completion.tokens,
             timings=timings(completion),
         )
     if finish is not None:
