@@ -24,6 +24,7 @@ after the prefix it shares (engine/scoring.py).
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -132,12 +133,12 @@ class KVCache:
         self.live = False
         self.exact = 0
 
-    def drop_seqs(self, seqs) -> None:
-        """Forget the borrowed sequences of a batched decode (cells shared with 0 stay)."""
+    def drop_seqs(self, seqs: Iterable[int]) -> None:
+        """Forget borrowed sequences (their cells shared with sequence 0 stay)."""
         for s in seqs:
             self._lc.llama_memory_seq_rm(self.mem, s, -1, -1)
 
-    def share_prefix(self, n: int, seqs) -> None:
+    def share_prefix(self, n: int, seqs: Iterable[int]) -> None:
         """Let sequences ``seqs`` see sequence 0's positions [0, n) (no copy: shared cells)."""
         if n:
             for s in seqs:

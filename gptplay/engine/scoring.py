@@ -37,11 +37,13 @@ def score_tokens(
     if n_past < first_needed:
         cache.extend(ids[n_past:first_needed], pad=True)
         n_past = first_needed
-    for start in range(n_past, len(ids) - 1, ROW_CHUNK):
-        chunk = ids[start : min(start + ROW_CHUNK, len(ids) - 1)]
+    # the final token needs no logits, but it belongs in the cache for the next call, so it
+    # rides in the last chunk rather than in a decode of its own
+    for start in range(n_past, len(ids), ROW_CHUNK):
+        chunk = ids[start : start + ROW_CHUNK]
         rows = cache.extend(chunk, want_rows=True, pad=True)
         lsm = log_softmax(rows)
-        for row, pos in enumerate(range(start, start + len(chunk))):
+        for row, pos in enumerate(range(start, min(start + len(chunk), len(ids) - 1))):
             nxt = ids[pos + 1]
             alts: tuple[Alternative, ...] = ()
             if top:
@@ -50,8 +52,6 @@ def score_tokens(
                     Alternative(int(i), engine.piece(int(i)), float(lsm[row, i])) for i in best
                 )
             out.append(ScoredToken(nxt, engine.piece(nxt), float(lsm[row, nxt]), alts))
-    # the final token needs no logits, but it belongs in the cache for the next call
-    cache.extend(ids[-1:], pad=True)
     return out
 
 

@@ -54,7 +54,6 @@ class PromptScorer:
         self.engine = engine
         self.spec = spec
         self.variables = spec.resolve_variables(variables)
-        self._prefixes: dict[str, int] = {}
 
     def continuation_ids(self, answer: str) -> list[int]:
         """The tokens that follow the query cut for this answer (" positive")."""
@@ -80,14 +79,14 @@ class PromptScorer:
         The engine keeps them cached for the next examples; scoring's decodes are padded, so
         an example's scores do not depend on what the cache held before.
         """
-        a, b = (self.prompt(demos, dict.fromkeys(self.spec.query_fields, x)) for x in "AB")
-        if a not in self._prefixes:
-            ids_a, ids_b = self.engine.tokenize(a), self.engine.tokenize(b)
-            n = 0
-            while n < min(len(ids_a), len(ids_b)) and ids_a[n] == ids_b[n]:
-                n += 1
-            self._prefixes = {a: n}  # one set of demonstrations at a time
-        return self._prefixes[a]
+        a, b = (
+            self.engine.tokenize(self.prompt(demos, dict.fromkeys(self.spec.query_fields, x)))
+            for x in "AB"
+        )
+        n = 0
+        while n < min(len(a), len(b)) and a[n] == b[n]:
+            n += 1
+        return n
 
 
 class LabelScorer(PromptScorer):
