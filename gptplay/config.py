@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from gptplay.errors import GptplayError
 from gptplay.fileio import atomic_write, locked
 from gptplay.paths import config_dir
-from gptplay.settings import BY_NAME, SettingError, names_for, validate
+from gptplay.settings import BY_NAME, MODEL_NAMES, Layer, SettingError, names_for, validate
 from gptplay.settings.schema import CONFIG, MODEL
 from gptplay.settings.schema import SAMPLING as SAMPLING_GROUP
 
@@ -282,3 +283,16 @@ def alias_text(target: str | dict) -> str:
     if target.get("api_key_env"):
         text += f", key from ${target['api_key_env']}"
     return text
+
+
+def config_layer(config: Config) -> Layer | None:
+    """config.toml's settings (top-level model settings and [sampling]); None if it has none."""
+    values: dict[str, object] = {
+        name: getattr(config, name) for name in MODEL_NAMES if getattr(config, name) is not None
+    }
+    values.update(config.sampling)
+    if not values:
+        return None
+    path = str(config.path or "config.toml")
+    at = {name: f"{path}:{line}" for name, line in config.lines.items() if name in values}
+    return Layer(CONFIG, MappingProxyType(values), path, MappingProxyType(at))

@@ -35,3 +35,39 @@ def test_errors_are_drawn_by_one_function():
 
 def test_the_dropped_messages_notice_is_written_once():
     assert [rel for rel, text in sources() if "oldest messages to fit" in text] == ["chat/slash.py"]
+
+
+# The bottom layers, and what of gptplay's each may import (lazy imports in functions count).
+BOTTOM = {
+    "settings/": ("gptplay.errors", "gptplay.settings"),
+    "errors.py": (),
+    "fileio.py": ("gptplay.errors",),
+    "paths.py": ("gptplay.errors",),
+}
+
+
+def test_settings_is_a_bottom_layer():
+    """settings/ imports nothing of gptplay's above it, so config and engine can both use it."""
+    upward = []
+    for rel, text in sources():
+        allowed = next((ok for prefix, ok in BOTTOM.items() if rel.startswith(prefix)), None)
+        if allowed is None:
+            continue
+        for name in re.findall(r"^\s*(?:from|import) (gptplay[\w.]*)", text, re.M):
+            if not any(name == a or name.startswith(a + ".") for a in allowed):
+                upward.append(f"{rel} imports {name}")
+    assert upward == []
+
+
+def test_the_settings_circle_is_gone():
+    """config -> settings and engine -> settings, never back (the old circle through unescape)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gptplay.settings; "
+        "print(sorted(m for m in sys.modules if m.startswith('gptplay.') "
+        "and not m.startswith(('gptplay.settings', 'gptplay.errors'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

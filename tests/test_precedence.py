@@ -122,8 +122,8 @@ def test_chat_default_config_scaffold_flags(user_dirs):
 def test_chat_set_is_the_top_layer(user_dirs):
     from gptplay.chat import ChatSession, choose_format
     from gptplay.chat.commands import apply_set, default_params, format_layer
-    from gptplay.config import load_config
-    from gptplay.settings import SettingsStack, config_layer
+    from gptplay.config import config_layer, load_config
+    from gptplay.settings import SettingsStack
 
     setup(user_dirs)
     engine = FakeEngine()

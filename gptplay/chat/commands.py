@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from gptplay.chat.session import ChatSession
 from gptplay.chat.templates import ChatFormat
-from gptplay.engine.stops import unescape
+from gptplay.settings import unescape
 from gptplay.engine.types import SamplingParams, TokenEvent
 from gptplay.errors import UsageError
 from gptplay.render import plural

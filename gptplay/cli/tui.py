@@ -36,9 +36,9 @@ def tui(
 
 def tui_app(flags: o.Flags, *, prompt: str | None, library: str | None, top: int):
     """The playground with this command's layers of settings (shared with the tests)."""
-    from gptplay.config import load_config
+    from gptplay.config import config_layer, load_config
     from gptplay.library import Library
-    from gptplay.settings import SettingsStack, config_layer, default_layer
+    from gptplay.settings import SettingsStack, default_layer
     from gptplay.tui import create_app
 
     if prompt is not None:

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # settings.check imports unescape from here, and engine.types imports it
+if TYPE_CHECKING:
     from gptplay.engine.types import TokenEvent
-
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
-
-
-def unescape(text: str) -> str:
-    """A stop sequence as typed: '\\n' is a newline (also \\t, \\r, \\\\), for flags and fields."""
-    return re.sub(r"\\([ntr\\])", lambda m: _ESCAPES[m.group(1)], text)
-
 
 class StopMatcher:
     """Holds back tokens whose text could be the start of a stop sequence.

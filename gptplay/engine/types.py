@@ -6,7 +6,17 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gptplay.settings.schema import DEFAULTS
+from gptplay.settings.sampling import SamplingParams
+
+__all__ = [
+    "Alternative",
+    "ChatInfo",
+    "Completion",
+    "SamplingParams",
+    "ScoredToken",
+    "TokenEvent",
+    "TokenPiece",
+]
 
 
 @dataclass(frozen=True)
@@ -72,33 +82,6 @@ class TokenPiece:
     @property
     def text(self) -> str:
         return self.bytes.decode("utf-8", errors="backslashreplace")
-
-
-@dataclass(frozen=True)
-class SamplingParams:
-    """Sampler settings; the defaults (llama.cpp's) and ranges are gptplay.settings' table."""
-
-    temperature: float = DEFAULTS["temperature"]  # 0 means greedy
-    top_k: int = DEFAULTS["top_k"]
-    top_p: float = DEFAULTS["top_p"]
-    min_p: float = DEFAULTS["min_p"]
-    repeat_penalty: float = DEFAULTS["repeat_penalty"]
-    presence_penalty: float = DEFAULTS["presence_penalty"]
-    frequency_penalty: float = DEFAULTS["frequency_penalty"]
-    max_tokens: int = DEFAULTS["max_tokens"]
-    stop: tuple[str, ...] = DEFAULTS["stop"]
-    seed: int | None = DEFAULTS["seed"]
-
-    def validate(self) -> None:
-        """Raise UsageError naming the option (``--top-p``) whose value is out of range."""
-        from gptplay.settings import SAMPLING_NAMES, SettingError, setting, validate
-
-        for name in SAMPLING_NAMES:
-            try:
-                validate(name, getattr(self, name))
-            except SettingError as exc:
-                exc.message = exc.describe(setting(name).flag, sep=" ") + "."
-                raise
 
 
 @dataclass(frozen=True)

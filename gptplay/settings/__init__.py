@@ -3,17 +3,17 @@ and resolved as plain data in layers (``layers``): default < config.toml < a pro
 [params] < command-line flags < TUI edits or `/set`.
 """
 
-from gptplay.settings.check import SettingError, parse_text, validate
+from gptplay.settings.check import SettingError, parse_text, unescape, validate
 from gptplay.settings.layers import (
     Layer,
     Resolved,
     SettingsStack,
-    config_layer,
     default_layer,
     prompt_layer,
     resolve,
     stack,
 )
+from gptplay.settings.sampling import SamplingParams
 from gptplay.settings.schema import (
     BY_NAME,
     DEFAULTS,
@@ -33,10 +33,10 @@ __all__ = [
     "SETTINGS",
     "Layer",
     "Resolved",
+    "SamplingParams",
     "Setting",
     "SettingsStack",
     "SettingError",
-    "config_layer",
     "default_layer",
     "names_for",
     "parse_text",
@@ -44,5 +44,6 @@ __all__ = [
     "resolve",
     "setting",
     "stack",
+    "unescape",
     "validate",
 ]

@@ -8,6 +8,7 @@ why (wrong type, or out of range) but not where: each caller names the place its
 from __future__ import annotations
 
 import math
+import re
 
 from gptplay.errors import UsageError
 from gptplay.settings.schema import BY_NAME, Setting
@@ -98,5 +99,9 @@ def parse_text(name: str, text: str) -> object:
     return validate(name, raw)
 
 
-# One definition, beside the stop matcher that the unescaped sequences go to.
-from gptplay.engine.stops import unescape  # noqa: E402, F401
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
+
+
+def unescape(text: str) -> str:
+    """A stop sequence as typed: '\\n' is a newline (also \\t, \\r, \\\\), for flags and fields."""
+    return re.sub(r"\\([ntr\\])", lambda m: _ESCAPES[m.group(1)], text)

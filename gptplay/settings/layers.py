@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from gptplay.errors import UsageError
 from gptplay.settings.check import SettingError, validate
+from gptplay.settings.sampling import SamplingParams
 from gptplay.settings.schema import (
     BY_NAME,
     CONFIG,
@@ -25,10 +25,6 @@ from gptplay.settings.schema import (
     SESSION,
     SETTINGS,
 )
-
-if TYPE_CHECKING:
-    from gptplay.config import Config
-    from gptplay.engine.types import SamplingParams
 
 DEFAULT = "default"
 ORDER = (DEFAULT, CONFIG, PROMPT, FLAG, SESSION)
@@ -65,8 +61,6 @@ class Resolved:
 
     def sampling(self) -> SamplingParams:
         """The engine's sampler settings."""
-        from gptplay.engine.types import SamplingParams
-
         return SamplingParams(**{name: self.values[name] for name in SAMPLING_NAMES})
 
     def model(self) -> dict[str, object]:
@@ -124,19 +118,6 @@ def resolve(layers: Iterable[Layer | None], base: Resolved | None = None) -> Res
                 raise
             origins[name] = layer.origin(name)
     return Resolved(MappingProxyType(values), MappingProxyType(origins))
-
-
-def config_layer(config: Config) -> Layer | None:
-    """config.toml's settings (top-level model settings and [sampling]); None if it has none."""
-    values: dict[str, object] = {
-        name: getattr(config, name) for name in MODEL_NAMES if getattr(config, name) is not None
-    }
-    values.update(config.sampling)
-    if not values:
-        return None
-    path = str(config.path or "config.toml")
-    at = {name: f"{path}:{line}" for name, line in config.lines.items() if name in values}
-    return Layer(CONFIG, MappingProxyType(values), path, MappingProxyType(at))
 
 
 def prompt_layer(

@@ -1,0 +1,33 @@
+"""The sampler's settings as one frozen value, built from the settings table's defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gptplay.settings.check import SettingError, validate
+from gptplay.settings.schema import DEFAULTS, SAMPLING_NAMES, setting
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Sampler settings; the defaults (llama.cpp's) and ranges are gptplay.settings' table."""
+
+    temperature: float = DEFAULTS["temperature"]  # 0 means greedy
+    top_k: int = DEFAULTS["top_k"]
+    top_p: float = DEFAULTS["top_p"]
+    min_p: float = DEFAULTS["min_p"]
+    repeat_penalty: float = DEFAULTS["repeat_penalty"]
+    presence_penalty: float = DEFAULTS["presence_penalty"]
+    frequency_penalty: float = DEFAULTS["frequency_penalty"]
+    max_tokens: int = DEFAULTS["max_tokens"]
+    stop: tuple[str, ...] = DEFAULTS["stop"]
+    seed: int | None = DEFAULTS["seed"]
+
+    def validate(self) -> None:
+        """Raise UsageError naming the option (``--top-p``) whose value is out of range."""
+        for name in SAMPLING_NAMES:
+            try:
+                validate(name, getattr(self, name))
+            except SettingError as exc:
+                exc.message = exc.describe(setting(name).flag, sep=" ") + "."
+                raise
