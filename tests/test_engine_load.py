@@ -127,3 +127,21 @@ def test_rate_watch_says_once_when_steps_stall():
     one = RateWatch(threads=1)
     one._steps = held._steps
     assert one.notice() is None  # one thread waits for nobody
+
+
+def test_an_amx_build_is_recognised_from_llama_cpp_system_info():
+    """The loader keeps weights out of AMX buffers only where llama.cpp was built with AMX."""
+    from gptplay.engine.loader import amx_build
+
+    class Lib:
+        def __init__(self, info: bytes | None) -> None:
+            self.info = info
+
+        def llama_print_system_info(self) -> bytes | None:
+            return self.info
+
+    amx = b"CPU : SSE3 = 1 | AVX512 = 1 | AMX_INT8 = 1 | LLAMAFILE = 1 | REPACK = 1 |"
+    assert amx_build(Lib(amx))
+    assert not amx_build(Lib(amx.replace(b"AMX_INT8 = 1", b"AMX_INT8 = 0")))
+    assert not amx_build(Lib(b"CPU : NEON = 1 | ARM_FMA = 1 |"))
+    assert not amx_build(Lib(None))

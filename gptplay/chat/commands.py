@@ -11,7 +11,6 @@ from dataclasses import replace
 
 from gptplay.chat.session import ChatSession
 from gptplay.chat.templates import ChatFormat
-from gptplay.settings import unescape
 from gptplay.engine.types import SamplingParams, TokenEvent
 from gptplay.errors import UsageError
 from gptplay.render import plural
@@ -22,6 +21,7 @@ from gptplay.settings import (
     names_for,
     parse_text,
     prompt_layer,
+    unescape,
 )
 from gptplay.settings.schema import SAMPLING, SESSION
 

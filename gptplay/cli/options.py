@@ -61,8 +61,7 @@ class Flags:
         config: Config | None = None,
     ) -> Resolved:
         """default < ``defaults`` (a front-end's own) < config.toml < ``prompt`` < flags."""
-        from gptplay.config import load_config
-        from gptplay.config import config_layer
+        from gptplay.config import config_layer, load_config
 
         config = config if config is not None else load_config()
         return resolve(stack(defaults, config_layer(config), prompt, self.layer()))

@@ -106,12 +106,21 @@ def load(lc, path: Path, *, n_ctx: int, threads: int, n_gpu_layers: int, verbose
         raise KeyboardInterrupt from None
 
 
+def amx_build(lc) -> bool:
+    """Whether this llama.cpp was compiled with its AMX kernels (-march=native on Xeon 4th gen+)."""
+    return b"AMX_INT8 = 1" in (lc.llama_print_system_info() or b"")
+
+
 def _load(lc, path: Path, n_ctx: int, threads: int, n_gpu_layers: int) -> Loaded:
     with deferred_signals() as interrupted:
         progress = lc.llama_progress_callback(lambda p, user: not interrupted())
         mparams = lc.llama_model_default_params()
         mparams.n_gpu_layers = 0x7FFFFFFF if n_gpu_layers < 0 else n_gpu_layers
         mparams.progress_callback = progress
+        if amx_build(lc):
+            # llama.cpp's AMX matmul segfaults on Q4_K weights (ggml-org/llama.cpp#20824, no
+            # fix upstream): keep the weights in plain CPU buffers, so AMX is never used
+            mparams.use_extra_bufts = False
         model = lc.llama_model_load_from_file(str(path).encode("utf-8"), mparams)
         if model is None or interrupted():
             if model is not None:
