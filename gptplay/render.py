@@ -165,3 +165,22 @@ def scored_tokens_table(
             *alts,
         )
     return table
+
+
+def chain_answer(chain, pattern: str) -> Text:
+    """A chain of thought's extracted answer, its tokens shaded with their probabilities."""
+    text = Text("answer ", style="bold")
+    if chain.found is None:
+        text.append("none", style="yellow")
+        text.append(f"  (answer_pattern {pattern!r} finds no answer in the chain)", style="dim")
+        return text
+    text.append(chain.found.answer, style="bold green")
+    text.append("  tokens ", style="dim")
+    for i, (piece, logprob) in enumerate(chain.tokens):
+        if i:
+            text.append(" ")
+        text.append(visible(piece), style=prob_style(logprob))
+        text.append(f" {pct(logprob)}", style="dim")
+    if chain.logprob is not None:
+        text.append(f"  · answer p {pct(chain.logprob)}", style="dim")
+    return text

@@ -51,6 +51,18 @@ def parse_prompts(task: str | None, prompts: str | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def parse_reasoning(text: str | None) -> tuple[str, ...]:
+    """'direct,cot' as ('direct', 'cot'); a UsageError names anything else."""
+    if text is None:
+        return ()
+    modes = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    if not modes or any(m not in ("direct", "cot") for m in modes):
+        raise UsageError(
+            f"--reasoning {text!r} is not direct, cot or both.", hint="like --reasoning direct,cot"
+        )
+    return modes
+
+
 def eval_cmd(
     task: Annotated[
         str | None,
@@ -210,11 +222,38 @@ def eval_cmd(
         str | None,
         typer.Option(
             "--metric",
-            metavar="exact|contains|chrf|bleu",
+            metavar="exact|numeric|contains|chrf|bleu",
             help="How a generated answer is scored (default exact, after normalisation).",
             rich_help_panel=GEN,
         ),
     ] = None,
+    vote: Annotated[
+        bool,
+        typer.Option(
+            "--vote",
+            help="Self-consistency: score the majority answer of the --samples N chains.",
+            rich_help_panel=GEN,
+        ),
+    ] = False,
+    reasoning: Annotated[
+        str | None,
+        typer.Option(
+            "--reasoning",
+            metavar="direct,cot",
+            help="A chain-of-thought prompt with its answer sentence alone (direct), with "
+            "its reasoning (cot), or both side by side.",
+            rich_help_panel=GEN,
+        ),
+    ] = None,
+    gsm8k: Annotated[
+        bool,
+        typer.Option(
+            "--gsm8k",
+            help="Read --data (and --pool) as GSM8K JSONL: question, and an answer ending "
+            "'#### N'.",
+            rich_help_panel=EVAL,
+        ),
+    ] = False,
     # ---- end of generation flags ----
     library: LibraryOpt = None,
     verbose: o.VerboseOpt = False,
@@ -243,7 +282,9 @@ def eval_cmd(
         config = replace(config, content_free=tuple(content_free))
     if metric is not None:
         check_metric(metric)
-    config = replace(config, samples=samples, metric=metric or "exact")
+    config = replace(config, samples=samples, metric=metric or "exact", vote=vote)
+    if vote and samples < 2:
+        raise UsageError("--vote needs several chains to vote.", hint="add --samples 5")
     if plot is not None and plot.suffix.lower() != ".png":
         raise UsageError(f"--plot {plot}: the chart is a PNG file.", hint="like --plot results.png")
     session = EvalSession(
@@ -260,6 +301,8 @@ def eval_cmd(
         sampling_given=[n for n in flags.given if n in SAMPLING_NAMES],
         metric_given=metric is not None,
         confusion=show_confusion,
+        reasoning=parse_reasoning(reasoning),
+        gsm8k=gsm8k,
     )
     session.prepare()
     session.set_sampling(lambda spec: flags.settings(spec.settings_layer(), defaults=GREEDY))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -46,10 +46,11 @@ class PromptEval:
     pool: list[Example] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
     params: object = None  # the SamplingParams of a generation task
+    reasoning: str | None = None  # --reasoning: direct or cot, for a chain-of-thought prompt
 
     @property
     def name(self) -> str:
-        return self.spec.name
+        return f"{self.spec.name} {self.reasoning}" if self.reasoning else self.spec.name
 
 
 def parse_choices(text: str | None) -> tuple[str, ...]:
@@ -80,6 +81,8 @@ class EvalSession:
         sampling_given: Sequence[str] = (),
         metric_given: bool = False,
         confusion: bool = False,
+        reasoning: Sequence[str] = (),
+        gsm8k: bool = False,
     ) -> None:
         self.tasks, self.data, self.pool_source = list(tasks), data, pool
         self.fields, self.limit, self.variables = fields, limit, dict(variables)
@@ -89,6 +92,7 @@ class EvalSession:
         self.choices_flag = parse_choices(choices)
         self.sampling_given, self.metric_given = list(sampling_given), metric_given
         self.confusion = confusion
+        self.reasoning, self.gsm8k = tuple(reasoning), gsm8k
         self.task = None
         if generate is not None:
             from gptplay.evaluate.arithmetic import parse_generate
@@ -124,7 +128,19 @@ class EvalSession:
             self.data_path = resolve_data(self.data)
         for name in self.tasks:
             spec = load_prompt(name, self.library)
-            self.prompts.append(self._prepare_prompt(spec))
+            base = self._prepare_prompt(spec)
+            if not self.reasoning:
+                self.prompts.append(base)
+                continue
+            if base.mode != GENERATE or not spec.answer_pattern:
+                raise UsageError(
+                    f"--reasoning is for a chain-of-thought prompt; prompt '{spec.name}' has "
+                    + ("no answer_pattern." if base.mode == GENERATE else "labels or choices."),
+                    hint="add answer_pattern = 'The answer is (-?\\d+)' and reasoning "
+                    "demonstrations, or use the built-in word-problems prompt.",
+                )
+            for mode in self.reasoning:  # the same test examples, each way of answering
+                self.prompts.append(replace(base, reasoning=mode, runs=[]))
         self._check_options()
         first = self.prompts[0]
         for pe in self.prompts:
@@ -137,20 +153,24 @@ class EvalSession:
         mode = CHOICES if choices else LABELS if spec.labels and self.task is None else GENERATE
         variables = dict(self.variables)
         if self.task is not None:
-            from gptplay.evaluate.arithmetic import variables_for
-
-            variables |= variables_for(spec, self.task)
+            variables |= self.task.variables_for(spec)
         spec.resolve_variables(variables)
         pe = PromptEval(spec, variables, mode, choices)
         if self.task is not None:
-            from gptplay.evaluate.arithmetic import examples
-
-            pe.test, _ = examples(spec, self.task, self.limit or DEFAULT_GENERATED)
+            pe.test, _ = self.task.examples(spec, self.limit or DEFAULT_GENERATED)
         else:
             assert self.data_path is not None
             columns = parse_field_map(self.fields, spec)
-            pe.test = subset(load_examples(self.data_path, spec, columns, choices), self.limit)
+            pe.test = subset(self._load(self.data_path, spec, columns, choices), self.limit)
         return pe
+
+    def _load(self, path: Path, spec: PromptSpec, columns, choices) -> list[Example]:
+        """Rows of a data file: as the task's fields, or as GSM8K's question and answer."""
+        if self.gsm8k:
+            from gptplay.evaluate.gsm8k import load_gsm8k
+
+            return load_gsm8k(path, spec)
+        return load_examples(path, spec, columns, choices)
 
     def _check_options(self) -> None:
         """Options that only one way of scoring understands, named with the prompt."""
@@ -162,6 +182,7 @@ class EvalSession:
             "--length-norm": c.length_norm,
         }
         gen_only = {"--samples": c.samples != 1, "--metric": self.metric_given}
+        gen_only |= {"--vote": c.vote, "--gsm8k": self.gsm8k}
         gen_only |= {BY_NAME[name].flag: True for name in self.sampling_given}
         for pe in self.prompts:
             what = {
@@ -182,11 +203,9 @@ class EvalSession:
         """Demonstrations: --pool, the problems --generate draws, or the first prompt's examples."""
         if self.pool_source is not None:
             columns = parse_field_map(self.fields, pe.spec)
-            return load_examples(resolve_data(self.pool_source), pe.spec, columns, pe.choices)
+            return self._load(resolve_data(self.pool_source), pe.spec, columns, pe.choices)
         if self.task is not None:
-            from gptplay.evaluate.arithmetic import examples
-
-            return examples(pe.spec, self.task, 1)[1]
+            return self.task.examples(pe.spec, 1)[1]
         source = first.spec.source or Path(f"prompt '{first.name}'")
         return [
             example_from_row(source, n, row, pe.spec, pe.choices)
@@ -225,8 +244,18 @@ class EvalSession:
         from gptplay.evaluate.generate import Generator
 
         params = pe.params
+        from gptplay.library.reasoning import DEFAULT_TRIGGER
+
         return Generator(
-            engine, pe.spec, pe.variables, params, self.config.samples, self.config.metric
+            engine,
+            pe.spec,
+            pe.variables,
+            params,
+            self.config.samples,
+            self.config.metric,
+            reasoning=pe.reasoning,
+            vote=self.config.vote,
+            trigger=pe.spec.cot_trigger or DEFAULT_TRIGGER,
         )
 
     def run(self, engine, err: Console) -> bool:
@@ -241,6 +270,10 @@ class EvalSession:
                 CHOICES: f"choices from {', '.join(pe.choices)}",
                 GENERATE: f"generated, {self.config.metric}",
             }[pe.mode]
+            if pe.mode == GENERATE and pe.spec.answer_pattern:
+                how += f" of the answer {pe.spec.answer_pattern!r} finds"
+                if self.config.vote:
+                    how += f", majority of {self.config.samples} chains"
             err.print(
                 f"{pe.name}: {len(pe.test)} examples from {source}, shots "
                 f"{','.join(map(str, self.config.shots))}, {self.config.seeds} seeds, {how} · "
@@ -260,9 +293,7 @@ class EvalSession:
                         seed = "" if run.seed is None else f" seed {run.seed}"
                         bar.update(job, advance=1, description=f"{prefix}{run.shots}-shot{seed}")
 
-                    evaluate(
-                        scorer, pe.test, pe.pool, self.config, pe.runs, tick, self.concurrency
-                    )
+                    evaluate(scorer, pe.test, pe.pool, self.config, pe.runs, tick, self.concurrency)
             except KeyboardInterrupt:
                 return True
             finally:

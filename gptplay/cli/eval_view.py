@@ -34,6 +34,10 @@ HEADERS = {
     "chrf": "chrF",
     "bleu": "BLEU",
     "best_of_n": "best of N %",
+    "numeric": "numeric match %",
+    "vote": "majority vote %",
+    "vote_share": "vote share %",
+    "answered": "answered %",
     "gold_logprob": "gold logprob",
 }
 NOT_PERCENT = {"gold_logprob"}
@@ -80,9 +84,10 @@ def side_by_side(columns: Sequence[tuple[str, Sequence[ShotSummary]]], title: st
     heads: list[tuple[str, str, Sequence[ShotSummary]]] = []
     for name, summaries in columns:
         metric = next(iter(summaries[0].metrics)) if summaries else "accuracy"
-        wanted = [metric] + [
-            m for m in ("calibrated_accuracy",) if summaries and m in summaries[0].metrics
-        ]
+        names = list(summaries[0].metrics) if summaries else []
+        wanted = [metric] + [m for m in ("calibrated_accuracy",) if m in names]
+        if metric == "vote" and len(names) > 1:  # self-consistency beside one chain's score
+            wanted.append(names[1])
         for m in wanted:
             label = HEADERS.get(m, m).replace(" %", "")
             heads.append((m, f"{name}\n{label} %" if m not in NOT_PERCENT else name, summaries))

@@ -27,6 +27,39 @@ LibraryOpt = Annotated[
 ]
 
 
+CotOpt = Annotated[
+    bool,
+    typer.Option(
+        "--cot",
+        help="Zero-shot chain of thought: append a trigger (Let's think step by step.) "
+        "to the query.",
+        rich_help_panel=PROMPT,
+    ),
+]
+CotTriggerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cot-trigger",
+        metavar="TEXT",
+        help="The --cot trigger instead of the prompt's cot_trigger (implies --cot).",
+        rich_help_panel=PROMPT,
+    ),
+]
+
+
+def cot_trigger(spec, cot: bool, trigger: str | None) -> str:
+    """The text --cot appends: --cot-trigger, else the prompt's cot_trigger, else the default."""
+    from gptplay.library.reasoning import DEFAULT_TRIGGER
+
+    if trigger is not None:
+        if not trigger.strip():
+            raise UsageError("--cot-trigger is empty.", hint="like --cot-trigger 'Think first.'")
+        return trigger
+    if not cot:
+        return ""
+    return spec.cot_trigger or DEFAULT_TRIGGER
+
+
 def parse_vars(pairs: list[str] | None) -> dict[str, str]:
     """KEY=VALUE pairs as a dict (a UsageError names a pair without '=')."""
     out: dict[str, str] = {}
@@ -111,6 +144,8 @@ def fewshot(
             rich_help_panel=PROMPT,
         ),
     ] = None,
+    cot: CotOpt = False,
+    cot_trigger_text: CotTriggerOpt = None,
     library: LibraryOpt = None,
     alts: Annotated[int, typer.Option("--alts", min=0, max=20, help="Top K alternatives.")] = 0,
     top: Annotated[int, typer.Option("--top", min=0, max=100, help="Alternatives computed.")] = 5,
@@ -138,6 +173,8 @@ def fewshot(
         select=select,
         library=library,
         flags=flags,
+        cot=cot,
+        cot_trigger=cot_trigger_text,
     )
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     run.prepare()
@@ -185,7 +222,29 @@ def fewshot(
         stream, "fewshot", run.composed.text, engine, recorded, on=history.enabled(no_history),
         task=run.spec.name, prompt_file=run.spec.source,
     ):  # fmt: skip
-        print_stream(stream, shown, out, err)
+        completion = print_stream(stream, shown, out, err)
+    if run.spec.answer_pattern:
+        show_answer(run.spec.answer_pattern, completion, json_out, out, err)
+
+
+def show_answer(pattern: str, completion, json_out: bool, out: Console, err: Console) -> None:
+    """The answer a chain of thought ends with, apart from its reasoning (a JSON record)."""
+    from gptplay.library.reasoning import read_chain
+    from gptplay.render import chain_answer
+
+    chain = read_chain(pattern, [(e.text, e.logprob) for e in completion.events])
+    if json_out:
+        found = chain.found
+        record = {
+            "type": "answer",
+            "answer": None if found is None else found.answer,
+            "reasoning": chain.reasoning,
+            "tokens": [{"text": t, "logprob": lp} for t, lp in chain.tokens],
+            "logprob": chain.logprob,
+        }
+        print(json.dumps(record, ensure_ascii=False))
+        return
+    err.print(chain_answer(chain, pattern), soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

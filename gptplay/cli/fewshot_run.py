@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
+from gptplay.cli.fewshot import cot_trigger
 from gptplay.cli.options import Flags
 from gptplay.engine.types import SamplingParams
 from gptplay.errors import ContextOverflowError
@@ -34,6 +35,8 @@ class FewshotRun:
     select: str
     library: str | None
     flags: Flags = field(default_factory=Flags)
+    cot: bool = False
+    cot_trigger: str | None = None
     spec: PromptSpec | None = None
     composed: ComposedPrompt | None = None
     settings: Resolved | None = None
@@ -46,7 +49,10 @@ class FewshotRun:
         self.spec = self.lib.load(self.task)
         self.settings = self.flags.settings(self.spec.settings_layer())
         fields, variables = split_inputs(self.spec, self.text, self.values)
-        self.composed = compose(self.spec, self.shots, fields, variables, self.select, self.seed)
+        trigger = cot_trigger(self.spec, self.cot, self.cot_trigger)
+        self.composed = compose(
+            self.spec, self.shots, fields, variables, self.select, self.seed, trigger=trigger
+        )
         self.params = self.settings.sampling()
 
     @property
@@ -103,6 +109,8 @@ class FewshotRun:
         line = f"{self.spec.name} · {shots}"
         if c.seed is not None:
             line += f" (random, seed {c.seed})"
+        if c.trigger:
+            line += f" · chain of thought ({c.trigger!r})"
         if dropped:
             line += f" · dropped {dropped} demonstration(s) to fit"
         return f"{line} · prompt {n_prompt} of {n_ctx} context tokens"
@@ -123,5 +131,6 @@ class FewshotRun:
             "variables": dict(c.variables),
             "demonstrations": [dict(d) for d in c.demonstrations],
             "stop": list(self.params.stop),
+            "cot_trigger": c.trigger or None,
+            "answer_pattern": self.spec.answer_pattern,
         }
-

@@ -37,6 +37,12 @@ class ArithmeticTask:
     def word(self) -> str:
         return OPS[self.op][0]
 
+    def variables_for(self, spec: PromptSpec) -> dict[str, str]:
+        return variables_for(spec, self)
+
+    def examples(self, spec: PromptSpec, n: int) -> tuple[list[Example], list[Example]]:
+        return examples(spec, self, n)
+
     def problems(self, n: int, seed: int, exclude: frozenset = frozenset()) -> list[tuple]:
         """n distinct (a, b, answer) triples not in ``exclude``, drawn with this seed."""
         rng, fn = random.Random(seed), OPS[self.op][1]
@@ -52,13 +58,20 @@ class ArithmeticTask:
         return out
 
 
-def parse_generate(text: str) -> ArithmeticTask:
-    """'2digit-add' or '3digit-sub:7' (a seed for the test problems) as an ArithmeticTask."""
+def parse_generate(text: str):
+    """'2digit-add' or '3digit-sub:7' (a seed for the test problems) as an ArithmeticTask;
+    'word-problems[:SEED]' as the word-problem generator."""
+    from gptplay.evaluate.wordproblems import NAME, WordProblems
+
+    w = re.fullmatch(rf"{NAME}(?::(\d+))?", text.strip())
+    if w:
+        return WordProblems(int(w.group(1) or 0))
     m = re.fullmatch(r"(\d)digit-(add|sub)(?::(\d+))?", text.strip())
     if not m or int(m.group(1)) not in DIGITS:
         raise UsageError(
             f"--generate {text!r} is not an arithmetic task.",
-            hint=f"one of: {', '.join(TASKS)} (add :SEED for another draw, like 2digit-add:1)",
+            hint=f"one of: {', '.join(TASKS)}, word-problems "
+            "(add :SEED for another draw, like 2digit-add:1)",
         )
     return ArithmeticTask(int(m.group(1)), m.group(2), int(m.group(3) or 0))
 

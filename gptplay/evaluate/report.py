@@ -130,6 +130,7 @@ def to_json(
             "content_free": list(config.content_free) if config.calibrate else [],
             "samples": config.samples,
             "metric": config.metric,
+            "vote": config.vote,
         },
         "examples": len(gold),
         "majority_baseline": {"label": base_label, "accuracy": base_acc},
@@ -214,13 +215,16 @@ def _choice_json(p: ChoicePrediction) -> dict:
 
 
 def _gen_json(p: GenPrediction) -> dict:
+    extra = {"vote": p.vote, "vote_share": p.vote_share} if p.vote_share is not None else {}
     return {
+        **extra,
         "gold": p.gold,
         "gold_logprob": p.gold_logprob,
         "gold_tokens": [{"text": t, "logprob": lp} for t, lp in p.gold_tokens],
         "samples": [
             {
                 "text": s.text,
+                **({"answer": s.answer} if p.chain else {}),
                 "score": s.score,
                 "finish": s.finish,
                 "seed": s.seed,

@@ -35,7 +35,8 @@ class EvalConfig:
     length_norm: bool = False
     content_free: tuple[str, ...] = CONTENT_FREE
     samples: int = 1  # generation: outputs per example (1 with temperature 0: greedy)
-    metric: str = "exact"  # generation: exact, contains, chrf or bleu
+    metric: str = "exact"  # generation: exact, numeric, contains, chrf or bleu
+    vote: bool = False  # generation: self-consistency, the majority answer of the samples
 
 
 @dataclass

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from gptplay.errors import GptplayError
 
-METRICS = ("exact", "contains", "chrf", "bleu")
+METRICS = ("exact", "numeric", "contains", "chrf", "bleu")
 CORPUS = ("chrf", "bleu")  # scored over the whole run, as papers report them
 _NUMBER = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
 
@@ -40,6 +40,23 @@ def normalize(text: str) -> str:
 def exact(output: str, gold: str) -> float:
     """1.0 when the normalised output equals the normalised gold answer."""
     return float(normalize(output) == normalize(gold))
+
+
+def first_number(text: str) -> Decimal | None:
+    """The first number written in text ("$1,200.50 in all" -> 1200.50), or None."""
+    m = _NUMBER.search(text)
+    if m is None:
+        return None
+    try:
+        return Decimal(m.group(0).replace(",", ""))
+    except InvalidOperation:  # pragma: no cover - the pattern only matches numbers
+        return None
+
+
+def numeric(output: str, gold: str) -> float:
+    """1.0 when the first number of the output equals the gold answer's first number."""
+    want, have = first_number(gold), first_number(output)
+    return float(want is not None and have is not None and want == have)
 
 
 def contains(output: str, gold: str) -> float:
@@ -75,6 +92,8 @@ def sentence_score(metric: str, output: str, gold: str) -> float:
         return exact(output, gold)
     if metric == "contains":
         return contains(output, gold)
+    if metric == "numeric":
+        return numeric(output, gold)
     sb = _sacrebleu()
     fn = sb.sentence_chrf if metric == "chrf" else sb.sentence_bleu
     return fn(output.strip(), [gold.strip()]).score / 100

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gptplay.library.errors import PromptError
+from gptplay.library.reasoning import with_trigger
 from gptplay.library.spec import PromptSpec
 
 SELECTS = ("first", "random")
@@ -27,6 +28,7 @@ class ComposedPrompt:
     stop: tuple[str, ...]
     params: Mapping[str, int | float] = field(default_factory=dict)
     seed: int | None = None
+    trigger: str = ""  # the zero-shot chain-of-thought trigger after the query cut (--cot)
 
     @property
     def shots(self) -> int:
@@ -73,12 +75,13 @@ def assemble(
     query_fields: Mapping[str, str],
     variables: Mapping[str, str] | None = None,
     seed: int | None = None,
+    trigger: str = "",
 ) -> ComposedPrompt:
-    """The prompt built from exactly these demonstrations and this query."""
+    """The prompt built from exactly these demonstrations and this query (then ``trigger``)."""
     values = spec.resolve_variables(variables)
     instruction = spec.render_instruction(values)
     demo_texts = tuple(spec.render_demo(d, values) for d in demonstrations)
-    query = spec.render_query(query_fields, values)
+    query = with_trigger(spec.render_query(query_fields, values), trigger)
     body = spec.separator.join((*demo_texts, query))
     text = instruction + spec.joiner + body if instruction else body
     return ComposedPrompt(
@@ -93,6 +96,7 @@ def assemble(
         stop=spec.stop,
         params=dict(spec.params),
         seed=seed,
+        trigger=trigger,
     )
 
 
@@ -131,11 +135,12 @@ def compose(
     select: str = "first",
     seed: int | None = None,
     examples: Sequence[Mapping[str, str]] | None = None,
+    trigger: str = "",
 ) -> ComposedPrompt:
     """Instruction + K demonstrations (from spec.examples, or `examples`) + the query cut."""
     pool = spec.examples if examples is None else examples
     chosen, used_seed = choose(pool, shots, select, seed, spec.name)
-    return assemble(spec, chosen, query_fields, variables, used_seed)
+    return assemble(spec, chosen, query_fields, variables, used_seed, trigger)
 
 
 def fit(
@@ -149,7 +154,9 @@ def fit(
     demos = list(composed.demonstrations)
     spec = composed.spec
     while True:
-        candidate = assemble(spec, demos, composed.query_fields, composed.variables, composed.seed)
+        candidate = assemble(
+            spec, demos, composed.query_fields, composed.variables, composed.seed, composed.trigger
+        )
         n = count(candidate.text)
         if n <= limit:
             return candidate, composed.shots - len(demos), n

@@ -12,6 +12,7 @@ from typing import Any
 from gptplay.library import template as tpl
 from gptplay.library.errors import PromptError
 from gptplay.library.locate import locate, positions
+from gptplay.library.reasoning import extract, pattern_problem
 from gptplay.library.spec import KINDS, PARAM_NAMES, PromptSpec, Variable
 from gptplay.textin import CONVERT_HINT, bad_byte
 
@@ -35,6 +36,8 @@ TOP_KEYS = {
     "params": "default sampling parameters",
     "variables": "default values for variables",
     "examples": "the demonstrations",
+    "answer_pattern": "a regex whose first group is the answer a reasoning chain ends with",
+    "cot_trigger": "what --cot appends to the query (default: Let's think step by step.)",
 }
 REQUIRED = ("title", "kind", "template", "answer")
 # Refused before parsing (docs/library.md): the standard TOML reader takes minutes on a
@@ -178,6 +181,8 @@ def check(text: str, source: str, name: str) -> tuple[PromptSpec | None, list[Pr
     params = _params(c, doc.get("params", {}))
     answers = tuple(dict.fromkeys([*labels, *(w for ws in label_words.values() for w in ws)]))
     examples = _examples(c, doc.get("examples", []), fields, answer, answers)
+    answer_pattern = _answer_pattern(c, doc, examples, answer)
+    cot_trigger = c.string(doc, "cot_trigger")
     if c.errors:
         return None, sorted(c.errors, key=lambda e: (e.line or 0, e.col or 0))
     spec = PromptSpec(
@@ -197,8 +202,31 @@ def check(text: str, source: str, name: str) -> tuple[PromptSpec | None, list[Pr
         params=MappingProxyType(params),
         variables=MappingProxyType(variables),
         examples=tuple(MappingProxyType(e) for e in examples),
+        answer_pattern=answer_pattern,
+        cot_trigger=cot_trigger,
     )
     return spec, []
+
+
+def _answer_pattern(c: _Checker, doc: dict, examples: list[dict], answer: str | None):
+    """'answer_pattern': compiles, has a group, and finds the answer in every demonstration."""
+    pattern = c.string(doc, "answer_pattern")
+    if pattern is None:
+        return None
+    problem = pattern_problem(pattern)
+    if problem is not None:
+        c.error(("answer_pattern",), problem)
+        return None
+    for i, ex in enumerate(examples):
+        target = ex.get(answer or "")
+        if isinstance(target, str) and extract(pattern, target) is None:
+            c.error(
+                ("examples", i, answer),
+                f"example {i + 1}: its {answer} does not end with an answer that "
+                f"answer_pattern {pattern!r} finds",
+                hint="end the reasoning with the answer sentence, like 'The answer is 19.'",
+            )
+    return pattern
 
 
 def _labels(c: _Checker, raw: Any) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:

@@ -22,6 +22,8 @@ ORDER = (
     "labels",
     "choices",
     "stop",
+    "answer_pattern",
+    "cot_trigger",
     "params",
     "variables",
     "examples",
@@ -54,11 +56,14 @@ def spec_values(spec: PromptSpec) -> dict[str, Any]:
         "params": dict(spec.params),
         "variables": variables,
         "examples": [dict(e) for e in spec.examples],
+        "answer_pattern": spec.answer_pattern,
+        "cot_trigger": spec.cot_trigger,
     }
     defaults = {"description": "", "instruction": "", "labels": [], "stop": [], "params": {}}
     defaults |= {"choices": []}
     defaults |= {"separator": "\n"}
     defaults |= {"variables": {}, "examples": [], "instruction_separator": None}
+    defaults |= {"answer_pattern": None, "cot_trigger": None}
     return {k: v for k, v in values.items() if k not in defaults or v != defaults[k]}
 
 

@@ -77,6 +77,8 @@ class PromptSpec:
     params: Mapping[str, int | float] = field(default_factory=lambda: MappingProxyType({}))
     variables: Mapping[str, Variable] = field(default_factory=lambda: MappingProxyType({}))
     examples: tuple[Mapping[str, str], ...] = ()
+    answer_pattern: str | None = None  # chain of thought: group 1 is the answer
+    cot_trigger: str | None = None  # what --cot appends to the query (default: reasoning.py's)
     source: Path | None = None
     builtin: bool = False
 
