@@ -6,8 +6,8 @@ one per variant, each given the variant's exact prompt and settings (read from A
 records), as a user without `compare` would run them. Wall-clock time of each, A and B
 alternating over several repetitions; medians and the ratio B/A are printed, with the load
 average before and after (the machine is shared). How many of A's texts equal B's is
-printed too: a prompt prefix taken from the KV cache rounds slightly differently from one
-evaluated in one batch, so a near-tie between the top two tokens can go the other way.
+printed too: with the canonical prompt layout (engine/kvcache.py) every variant must give
+what it gives on its own, so anything but 6/6 is a bug.
 
     python bench/compare.py [--reps 3] [--input cheese] [--threads N]
 """

@@ -16,6 +16,7 @@ from gptplay.chat import (
     ScaffoldFormat,
 )
 from gptplay.engine.fake import FakeEngine
+from gptplay.engine.kvcache import CHUNK
 from gptplay.engine.types import SamplingParams
 from gptplay.errors import ContextOverflowError
 from gptplay.library import load_prompt
@@ -190,9 +191,10 @@ def test_each_turn_reuses_the_previous_turns_tokens(engine):
     before, now = first.prompt.ids, second.prompt.ids
     assert now[: len(before)] == before
     assert now.count(now[0]) == 1  # one BOS
-    # the whole previous prompt came from the cache, and most of the reply's tokens too
-    assert second.completion.cached_tokens >= len(before)
-    assert second.completion.prompt_tokens - second.completion.cached_tokens < 40
+    # the previous prompt came from the cache up to its last canonical chunk boundary
+    # (engine/kvcache.py): only that chunk's rest, the reply and the new turn run
+    assert second.completion.cached_tokens == len(before) - len(before) % CHUNK
+    assert second.completion.prompt_tokens - second.completion.cached_tokens < CHUNK + 40
     assert second.prompt.text.endswith("User: And of Spain?\nAssistant:")
 
 

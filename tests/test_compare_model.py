@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from gptplay.cli import app
 from gptplay.cli.options import ENGINE_LOADER
 from gptplay.compare import Variant, divergence, generate
+from gptplay.engine.kvcache import CHUNK
 from gptplay.engine.types import SamplingParams
 from tests.conftest import run_cli
 
@@ -63,15 +64,17 @@ def test_score_table_makes_the_three_shot_answer_most_likely(model_path):
 
 
 def test_variants_of_one_prompt_reuse_its_cache_and_score_their_divergence(engine):
-    prompt = "Translate English to French:\nsea otter => loutre de mer\ncheese =>"
+    task = "Translate English to French, the way a careful translator would say it. " * 6
+    prompt = task + "\nsea otter => loutre de mer\ncheese =>"
     params = [SamplingParams(temperature=t, seed=11, max_tokens=8) for t in (0.0, 1.5)]
     variants = [Variant(i, {"temperature": p.temperature}, prompt, p) for i, p in enumerate(params)]
     engine.reset()
     results = generate(variants, lambda model: engine, top=5)
     n = len(results[0].prompt_ids)
     assert results[0].completion.cached_tokens == 0
-    # the second variant takes its whole prompt from the cache, bar the token replayed
-    assert results[1].completion.cached_tokens == n - 1
+    # the second variant takes its prompt from the cache up to the last canonical chunk
+    # boundary before its final token (engine/kvcache.py), which is always decoded again
+    assert n > CHUNK and results[1].completion.cached_tokens == (n - 1) - (n - 1) % CHUNK
     div = divergence(results, engine)
     if div is None:  # a hot sample can still agree with the greedy one: then nothing parts
         assert [e.id for e in results[0].events] == [e.id for e in results[1].events]

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from gptplay.engine.kvcache import CHUNK, PAD_SEQ, ROW_GROUP
 from gptplay.engine.types import SamplingParams
 
 pytestmark = pytest.mark.model
@@ -33,7 +34,22 @@ def c_loop(model_path, n: int, seed: int, threads: int) -> list[int]:
             lc.llama_sampler_init_dist(seed),
         ):
             lc.llama_sampler_chain_add(chain, s)
-        assert lc.llama_decode(raw.ctx, lc.llama_batch_get_one(toks, n_prompt)) == 0
+        # the prompt in gptplay's canonical layout (engine/kvcache.py): one decode padded
+        # to a multiple of ROW_GROUP rows with copies of its first token on PAD_SEQ
+        assert n_prompt < CHUNK
+        n_pad = -n_prompt % ROW_GROUP
+        batch = lc.llama_batch_init(n_prompt + n_pad, 0, 1)
+        for i in range(n_prompt + n_pad):
+            real = i < n_prompt
+            batch.token[i] = toks[i] if real else toks[0]
+            batch.pos[i] = i if real else i - n_prompt
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = 0 if real else PAD_SEQ
+            batch.logits[i] = i == n_prompt - 1
+        batch.n_tokens = n_prompt + n_pad
+        assert lc.llama_decode(raw.ctx, batch) == 0
+        lc.llama_batch_free(batch)
+        lc.llama_memory_seq_rm(lc.llama_get_memory(raw.ctx), PAD_SEQ, -1, -1)
         out, one = [], (lc.llama_token * 1)()
         while len(out) < n:
             tok = lc.llama_sampler_sample(chain, raw.ctx, -1)

@@ -17,22 +17,6 @@ from gptplay.engine.sampler import Candidates, SamplerChain
 from gptplay.engine.types import Alternative, SamplingParams, TokenEvent
 
 
-def prepare(cache: KVCache, ids: list[int]) -> int:
-    """Bring the cache to ``ids`` with the last position's logits ready; return the reused.
-
-    A prompt wholly in the cache replays its last token to refresh the logits, unless
-    they are still those of a live generation step on exactly these tokens.
-    """
-    n = cache.shared_prefix(ids)
-    if n == len(ids) and not (cache.live and len(cache.tokens) == n):
-        n -= 1
-    n = max(n, 0)
-    cached = cache.keep(n)
-    if cached < len(ids):
-        cache.extend(ids[cached:])
-    return cached
-
-
 def events(
     engine,
     ids: list[int],
@@ -53,7 +37,7 @@ def events(
     utf8 = Utf8Stream()
     budget = min(params.max_tokens, cache.n_ctx - len(ids))
     t0 = time.perf_counter()
-    state["cached"] = prepare(cache, ids)
+    state["cached"] = cache.fill(ids)
     chain = SamplerChain(lc, params, seed, cand, ids)
     engine._watch.start()
     try:

@@ -19,6 +19,17 @@ so; generation's one-token steps are not (padding them would cost every token).
 Attention sums over the cache's cells in SIMD lanes, masked cells included as zeros, so
 where a sequence's cells sit matters too: scoring keeps each sequence's cells contiguous
 after the prefix it shares (engine/scoring.py).
+
+The canonical prompt layout. Padding makes a token's logits nearly independent of its
+batch, not bit-for-bit (about 0.0006 nats), and a sampled token can flip on less. So
+every prompt that generation starts from is decoded the same way whatever the cache held:
+in chunks of ``CHUNK`` tokens whose boundaries sit at the absolute positions 0, CHUNK,
+2*CHUNK, ..., each one padded decode, the last chunk partial. ``canon`` counts the leading
+positions decoded so as *full* chunks; a prompt reuses the cache only up to the last
+boundary that both it and ``canon`` cover, and decodes the rest in the same chunks. The
+KV cache after a prompt, and so every generated token, is then a function of the prompt's
+tokens alone: a compare sibling, a chat history, a branch or a replay before it change
+nothing (tests/test_one_run.py).
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ from gptplay.errors import ContextOverflowError, ModelError
 ROW_CHUNK = 32  # tokens per decode when every row of logits is kept (1 MiB each for Gemma)
 ROW_GROUP = 8  # padded decodes hold a multiple of this many rows (see above)
 PAD_SEQ = N_SEQ_MAX - 1  # the padding rows' own sequence; never lent to scoring
+CHUNK = 64  # the canonical prompt layout's chunk (see above; bench/prompt_chunk.py)
 
 
 class Batch:
@@ -93,8 +105,8 @@ class KVCache:
         self.mem = lc.llama_get_memory(loaded.ctx)
         self.batch = Batch(lc)
         self.tokens: list[int] = []  # sequence 0, positions 0..len-1
-        self.live = False  # the output logits are those of tokens[-1], from generation
         self.exact = 0  # cached positions [0, n) that were decoded in padded batches
+        self.canon = 0  # cached positions [0, n) decoded as full canonical chunks
         self.last_prefix_reused = 0
         self.decoded = 0  # tokens decoded since load (benchmarks read it)
 
@@ -117,8 +129,8 @@ class KVCache:
                 lc.llama_memory_clear(self.mem, True)
                 n = 0
             self.tokens = self.tokens[:n]
-            self.live = False
         self.exact = min(self.exact, n)
+        self.canon = min(self.canon, n - n % CHUNK)
         return n
 
     def reuse(self, ids: list[int], limit: int) -> int:
@@ -130,8 +142,8 @@ class KVCache:
     def reset(self) -> None:
         self._lc.llama_memory_clear(self.mem, True)
         self.tokens = []
-        self.live = False
         self.exact = 0
+        self.canon = 0
 
     def drop_seqs(self, seqs: Iterable[int]) -> None:
         """Forget borrowed sequences (their cells shared with sequence 0 stay)."""
@@ -149,7 +161,30 @@ class KVCache:
         if self.exact == len(self.tokens):
             self.exact += len(tokens)
         self.tokens += tokens
-        self.live = False
+
+    def canonical_reuse(self, ids: list[int]) -> int:
+        """How many leading tokens of ``ids`` a canonical fill takes from the cache."""
+        n = min(self.shared_prefix(ids), self.canon, len(ids) - 1)
+        return max(n - n % CHUNK, 0)
+
+    def fill(self, ids: list[int]) -> int:
+        """Bring the cache to ``ids`` in the canonical layout, the last logits ready.
+
+        Returns how many leading tokens came from the cache. The last position is always
+        decoded again, so its logits are those of this layout whatever ran before.
+        """
+        n = self.keep(self.canonical_reuse(ids))
+        for start in range(n, len(ids), CHUNK):
+            part = ids[start : start + CHUNK]
+            self.batch.clear()
+            self.batch.add(part, start, (0,), False)
+            self.batch.logits[len(part) - 1] = 1
+            self.run(pad=True)
+            self.adopt_decoded(part)
+            if len(part) == CHUNK and self.canon == start:
+                self.canon += CHUNK
+        self.last_prefix_reused = n
+        return n
 
     # ---- decoding -------------------------------------------------------------------
 
@@ -196,7 +231,6 @@ class KVCache:
                 self.tokens += part
             if want_rows:
                 rows.append(self.rows(0, len(part)))
-        self.live = False
         if not want_rows:
             return None
         return np.concatenate(rows) if rows else np.empty((0, self.n_vocab), np.float32)
@@ -213,7 +247,6 @@ class KVCache:
         b.n = 1
         self.run()
         self.tokens.append(token)
-        self.live = True
 
     def logits(self, i: int = -1) -> np.ndarray:
         """A numpy view (no copy) of the logits of batch index ``i`` of the last decode."""

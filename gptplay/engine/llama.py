@@ -152,11 +152,7 @@ class LlamaEngine:
 
     def cached_prefix(self, ids: list[int]) -> int:
         """How many leading tokens of ``ids`` generation will take from the KV cache."""
-        cache = self._cache
-        n = cache.shared_prefix(ids)
-        if n == len(ids) and not (cache.live and len(cache.tokens) == n):
-            n -= 1
-        return max(n, 0)
+        return self._cache.canonical_reuse(ids)
 
     def is_end(self, token: int) -> bool:
         return bool(self._lc.llama_vocab_is_eog(self._vocab, token))
