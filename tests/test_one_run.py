@@ -3,10 +3,13 @@ whatever the KV cache held before (the canonical prompt layout, engine/kvcache.p
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from itertools import product
+from types import MappingProxyType
 
 import pytest
+from tui_support import SIZE, idle, ready, sync, wait_until
 
 from gptplay.chat import ChatSession, ScaffoldFormat
 from gptplay.chat.session import retry_seed
@@ -14,6 +17,13 @@ from gptplay.compare import Variant, generate
 from gptplay.engine.kvcache import CHUNK
 from gptplay.engine.types import SamplingParams
 from gptplay.library import load_prompt
+from gptplay.settings import SettingsStack
+from gptplay.settings.layers import Layer
+from gptplay.settings.schema import FLAG
+from gptplay.tui import create_app
+from gptplay.tui.params_panel import ParamsPanel
+from gptplay.tui.token_view import TokenView
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.model
 
@@ -93,3 +103,51 @@ def test_a_prompt_continued_from_its_own_output_is_what_it_gives_on_its_own(engi
     assert_same(
         ([e.id for e in got], [e.logprob for e in got]), on_its_own(engine, longer, HOT), ""
     )
+
+
+@sync
+async def test_the_tui_run_rerun_and_branch_give_what_their_prompts_give_on_their_own(engine):
+    flags = {"temperature": 0.9, "seed": 5, "max_tokens": 16}
+    layers = SettingsStack(flags=Layer(FLAG, MappingProxyType(flags)))
+    app = create_app(lambda model: engine, layers=layers, prompt="translate")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press(*"The weather is nice today", "ctrl+r")
+        await wait_until(pilot, idle(app), timeout=120)
+        view = app.query_one(TokenView)
+        first = [e.id for e in view.tokens]
+        await pilot.press("ctrl+r")  # the cache now holds the prompt and its output
+        await wait_until(pilot, idle(app), timeout=120)
+        rerun = [(e.id, e.logprob) for e in view.tokens]
+        assert [i for i, _ in rerun] == first
+        view.focus()
+        await pilot.press("home", "right", "right")
+        alt = view.tokens[2].top[1]
+        await pilot.press("2")  # branch at the third token: take its runner-up
+        await wait_until(pilot, lambda: app.transcript.depth == 1 and idle(app)(), timeout=120)
+        branched = [(e.id, e.logprob) for e in view.tokens[3:]]
+        params = app.query_one(ParamsPanel).params()
+        prompt = list(app.transcript.prompt_ids)
+    assert params.seed == 5 and params.temperature == 0.9
+    want = on_its_own(engine, prompt, params)
+    assert_same(([i for i, _ in rerun], [lp for _, lp in rerun]), want, "rerun")
+    ids = prompt + first[:2] + [alt.id]
+    want = on_its_own(engine, ids, params)
+    assert_same(([i for i, _ in branched], [lp for _, lp in branched]), want, "branch")
+
+
+def test_the_cli_compare_of_six_shot_counts_gives_what_fewshot_gives_for_each():
+    """The issue's own check: compare's one-shot column once differed from fewshot's."""
+    query = ("--input", "The weather is nice today", "-t", "0.9", "--seed", "5", "-n", "24")
+    shots = "0,1,2,3,4,5"
+    out = run_cli("compare", "translate", "--shots", shots, *query, "--json")
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    compared = {r["axes"]["shots"]: r["tokens"] for r in records if r["type"] == "variant"}
+    assert sorted(compared) == list(range(6))
+    for k, tokens in compared.items():
+        alone = run_cli("fewshot", "translate", "--shots", str(k), *query, "--json")
+        assert alone.returncode == 0, alone.stderr
+        mine = [json.loads(line) for line in alone.stdout.splitlines()]
+        ids = [r["id"] for r in mine if r["type"] == "token"]
+        assert [t["id"] for t in tokens] == ids, k
