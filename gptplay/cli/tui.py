@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Annotated
 
 import typer
@@ -32,6 +33,21 @@ def tui(
     # SIGTERM/SIGHUP quit the screen as Ctrl+Q does (the terminal restored), never mid-draw.
     with signals.on_signal(lambda signum: app.exit(return_code=128 + signum)):
         app.run()
+    if app.loading:
+        exit_during_load(signals.exit_status(app.return_code or 0))
+
+
+def exit_during_load(code: int) -> None:
+    """Quit now, skipping interpreter shutdown, while the loader thread is inside llama.cpp.
+
+    Shutdown frees modules and the ctypes log callback that llama.cpp calls while it loads,
+    under a thread still running C code; the process could die by signal instead of exiting
+    (issue 22: once 132, SIGILL). The screen is already restored and nothing is left to
+    save: the history writes of a run happen before the app's workers are joined.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def tui_app(flags: o.Flags, *, prompt: str | None, library: str | None, top: int):

@@ -96,6 +96,7 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
         self.state = "loading the model…"
         self.model: str | None = None  # the name typed in the model field (None: as configured)
         self.loads = 0  # model loads started: only the latest one's result is taken
+        self.loader: threading.Thread | None = None  # the latest load's thread
         self.previous: tuple[str | None, Engine] | None = None  # kept while another loads
 
     # ---- layout -----------------------------------------------------------------
@@ -172,9 +173,15 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
         Ctrl+Q during a load left the terminal in the app's screen and exited 120.)
         """
         self.loads += 1
-        threading.Thread(
+        self.loader = threading.Thread(
             target=self._load, args=(model, self.loads), name="gptplay-model", daemon=True
-        ).start()
+        )
+        self.loader.start()
+
+    @property
+    def loading(self) -> bool:
+        """Whether a model load is still running (inside llama.cpp, as a rule)."""
+        return self.loader is not None and self.loader.is_alive()
 
     def _load(self, model: str | None, ticket: int) -> None:
         edit = Layer(SESSION, {"model": model}, "the TUI") if model else None
