@@ -20,6 +20,7 @@ from gptplay.settings.schema import SAMPLING as SAMPLING_GROUP
 
 CONFIG_NAME = "config.toml"
 
+
 def _template() -> str:
     """The commented config a new user starts from: every setting of the table, commented out."""
     import json
@@ -249,7 +250,13 @@ def _write_value(dotted_key: str, value: object, path: Path) -> Config:
     return config
 
 
-REMOTE_KEYS = {"url": str, "model": str, "api_key_env": str, "timeout": (int, float)}
+REMOTE_KEYS = {
+    "url": str,
+    "model": str,
+    "api_key_env": str,
+    "timeout": (int, float),
+    "api_path": str,
+}
 
 
 def _remote_alias(where, name: str, value: dict) -> dict:
@@ -260,7 +267,7 @@ def _remote_alias(where, name: str, value: dict) -> dict:
             raise where.error(
                 "aliases", name, f"alias '{name}': {key} = {item!r} is not allowed",
                 "a server alias is {url = 'http://HOST:PORT', model = 'NAME', "
-                "api_key_env = 'ENV_VAR', timeout = SECONDS}",
+                "api_key_env = 'ENV_VAR', timeout = SECONDS, api_path = '/v1'}",
             )  # fmt: skip
     url = value.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):

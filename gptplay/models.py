@@ -27,10 +27,13 @@ class RemoteModel:
     model: str | None = None
     api_key_env: str | None = None  # the key itself is never written down, only read
     timeout: float | None = None
+    api_path: str | None = None  # the OpenAI-compatible API's base path ("/v1" unless said)
 
     def api_key(self) -> str | None:
         """The API key from the environment (``api_key_env``, else GPTPLAY_API_KEY)."""
         import os
+
+        from gptplay.secrets import keep_secret
 
         if self.api_key_env:
             key = os.environ.get(self.api_key_env)
@@ -40,8 +43,8 @@ class RemoteModel:
                     "which is not set.",
                     hint=f"export {self.api_key_env}=YOUR_KEY before running gptplay.",
                 )
-            return key
-        return os.environ.get("GPTPLAY_API_KEY") or None
+            return keep_secret(key)
+        return keep_secret(os.environ.get("GPTPLAY_API_KEY") or None)
 
 
 @dataclass(frozen=True)
@@ -107,13 +110,16 @@ def _remote_alias(name: str, value: Mapping, config: Config) -> ResolvedModel:
         value.get("model"),
         value.get("api_key_env"),
         float(timeout) if isinstance(timeout, int | float) else None,
+        value.get("api_path"),
     )
     return ResolvedModel(name, Path(), remote)
 
 
 def _resolve(name: str, config: Config, seen: tuple[str, ...]) -> ResolvedModel:
     if name.startswith(("http://", "https://")):
-        return ResolvedModel(name.rstrip("/"), Path(), RemoteModel(name))
+        from gptplay.secrets import public_url
+
+        return ResolvedModel(public_url(name).rstrip("/"), Path(), RemoteModel(name))
     if name == DEFAULT_MODEL:
         return ResolvedModel(EMBEDDED_NAME, embedded_model_path())
     path = Path(name).expanduser()

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from gptplay.engine.types import Completion, ScoredToken, TokenEvent
 from gptplay.errors import GptplayError
+from gptplay.secrets import escape_controls, redact
 
 # (lower bound of probability, style): the OpenAI Playground's idea. Each colour is one of
 # the 256-colour palette's own (a 256-colour terminal shows it exactly) and each falls to a
@@ -62,13 +63,13 @@ def legend() -> Text:
 
 
 def token_text(event: TokenEvent, shade: bool = True) -> Text:
-    """One event's text, shaded by its probability."""
-    return Text(event.text, style=prob_style(event.logprob) if shade else "")
+    """One event's text, shaded by its probability (terminal control characters escaped)."""
+    return Text(escape_controls(event.text), style=prob_style(event.logprob) if shade else "")
 
 
 def visible(piece: str) -> str:
     """A token piece with whitespace made visible, for tables."""
-    return piece.replace(" ", "·").replace("\n", "↵").replace("\t", "→")
+    return escape_controls(piece.replace(" ", "·").replace("\n", "↵").replace("\t", "→"))
 
 
 def pct(logprob: float | None) -> str:
@@ -115,11 +116,16 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def shown(message: str) -> str:
+    """A message as it may reach a terminal: keys masked, control characters escaped."""
+    return escape_controls(redact(message))
+
+
 def error_text(exc: GptplayError) -> Text:
     """A domain error as every front end shows it: 'error: …' and, under it, the hint."""
-    text = Text("error: ", style="bold red") + Text(exc.message)
+    text = Text("error: ", style="bold red") + Text(shown(exc.message))
     if exc.hint:
-        text.append(f"\nhint: {exc.hint}", style="dim")
+        text.append(f"\nhint: {shown(exc.hint)}", style="dim")
     return text
 
 

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from gptplay.engine.remote import connect
-from gptplay.engine.remote_http import RemoteError, StreamCutError
+from gptplay.engine.remote.transport import RemoteError, StreamCutError
 from gptplay.engine.types import SamplingParams
 from tests.conftest import run_cli
 from tests.remote_servers import scripted_server, send_event, send_json, start_sse

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +13,7 @@ from gptplay.cli import options as o
 from gptplay.cli.fewshot import LibraryOpt
 from gptplay.cli.history import NoHistoryOpt, ResumeOpt
 from gptplay.errors import UsageError
+from gptplay.jsonout import json_line
 
 CHAT = "Chat"
 
@@ -144,7 +144,7 @@ def one_shot(session, message: str, json_out: bool, show_prompt: bool) -> None:
             "n_ctx": session.engine.n_ctx,
             "dropped_messages": prompt.dropped,
         }
-        print(json.dumps(record, ensure_ascii=False), flush=True)
+        print(json_line(record), flush=True)
     else:
         if show_prompt:
             err.print(prompt.text, style="dim", markup=False, soft_wrap=True)
@@ -157,7 +157,7 @@ def one_shot(session, message: str, json_out: bool, show_prompt: bool) -> None:
     try:
         for event, text in strip_lead(reply):
             if json_out:
-                print(json.dumps(event_json(event), ensure_ascii=False), flush=True)
+                print(json_line(event_json(event)), flush=True)
             else:
                 style = render.prob_style(event.logprob) if session.probs else ""
                 out.print(text, style=style, end="", soft_wrap=True, markup=False)
@@ -168,7 +168,7 @@ def one_shot(session, message: str, json_out: bool, show_prompt: bool) -> None:
     completion = reply.completion
     if json_out:
         summary = summary_json(completion, session.resolved().as_dict())
-        print(json.dumps(summary, ensure_ascii=False))
+        print(json_line(summary))
     else:
         out.print()
         err.print(render.summary_line(completion))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 
 from rich.console import Console
 
 from gptplay.compare import Divergence, Variant, VariantResult, divergence, generate, score, view
+from gptplay.jsonout import json_line
 
 
 def variant_head(r: VariantResult) -> dict:
@@ -121,7 +121,7 @@ def show(
         results = score(variants, load, score_texts, on_done=done)
         if json_out:
             for r in results:
-                print(json.dumps(score_record(r, score_texts), ensure_ascii=False))
+                print(json_line(score_record(r, score_texts)))
             return
         out.print(view.score_table(results, score_texts))
         _recorded(err, recorded, scored=True)
@@ -153,8 +153,8 @@ def print_results(
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     if json_out:
         for r in results:
-            print(json.dumps(variant_record(r), ensure_ascii=False))
-        print(json.dumps(divergence_record(results, div), ensure_ascii=False))
+            print(json_line(variant_record(r)))
+        print(json_line(divergence_record(results, div)))
         return
     if out.is_terminal:
         err.print(render.legend())

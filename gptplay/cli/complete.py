@@ -10,6 +10,7 @@ from rich.console import Console
 from gptplay.cli import options as o
 from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
+from gptplay.jsonout import json_line
 
 # `tokens` draws at most this many rows (docs: README's Errors section); --json has them all.
 MAX_TABLE_ROWS = 5000
@@ -111,7 +112,6 @@ def tokens(
     flags: o.Flags,
 ) -> None:
     """Show how TEXT splits into tokens; with --probs, how likely the model found each one."""
-    import json
 
     from gptplay import render
     from gptplay.engine.types import ScoredToken
@@ -155,7 +155,7 @@ def tokens(
             }
             if tok.id in control:
                 record["control"] = True
-            print(json.dumps(record, ensure_ascii=False))
+            print(json_line(record))
         return
     console = Console(highlight=False)
     shown = scored[:MAX_TABLE_ROWS]  # a table of a million rows takes minutes to lay out

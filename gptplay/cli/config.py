@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -11,12 +10,14 @@ from gptplay.cli import options as o
 from gptplay.cli.fewshot import LibraryOpt
 from gptplay.cli.help import App
 from gptplay.errors import GptplayError, UsageError
+from gptplay.jsonout import json_line
 
 config_app = App(
     help="Show and edit config.toml (default model, aliases, threads, GPU layers, sampling).",
     no_args_is_help=True,
     add_completion=False,
 )
+
 
 def effective(
     task: str | None = None, library: str | None = None, flags: o.Flags | None = None
@@ -88,7 +89,7 @@ def show(
             "aliases": config.aliases,
             "model_dirs": [str(d) for d in config.model_dirs],
         }
-        print(json.dumps(record, ensure_ascii=False, default=list))
+        print(json_line(record))
         return
     console = Console(highlight=False)
     if effective_:  # like `git config --show-origin`: where, then key=value
@@ -119,7 +120,7 @@ def _literal(key: str, value: object) -> str:
     """The value as config.toml would write it; None as what it means, in parentheses."""
     if value is None:
         return f"({_shown(key, value)})"
-    return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
+    return json_line(list(value) if isinstance(value, tuple) else value)
 
 
 def _shown(key: str, value: object) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +15,7 @@ from gptplay.cli import options as o
 from gptplay.cli.fewshot import LibraryOpt, parse_vars
 from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
+from gptplay.jsonout import json_line
 
 EVAL = "Evaluation"
 GEN = "Generation"
@@ -334,7 +334,7 @@ def eval_cmd(
         from gptplay.fileio import atomic_write
 
         rec = record(session, engine.model_name, interrupted)
-        atomic_write(output, json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
+        atomic_write(output, json_line(rec, indent=1) + "\n")
         err.print(f"[green]wrote[/] {escape(str(output))}", soft_wrap=True)
     if plot is not None:
         write_plot(session, plot)

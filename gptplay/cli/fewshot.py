@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from rich.markup import escape
 from gptplay.cli import options as o
 from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
+from gptplay.jsonout import json_line
 
 PROMPT = "Prompt"
 
@@ -190,7 +190,7 @@ def fewshot(
             f"[green]{'updated' if updated else 'saved'}[/] {escape(str(path))}", soft_wrap=True
         )
     if json_out:
-        print(json.dumps(run.record(n_prompt, engine.n_ctx, dropped), ensure_ascii=False))
+        print(json_line(run.record(n_prompt, engine.n_ctx, dropped)))
     else:
         if show_prompt and not dry_run:
             err.print(run.composed.text, style="dim", markup=False, soft_wrap=True)
@@ -242,7 +242,7 @@ def show_answer(pattern: str, completion, json_out: bool, out: Console, err: Con
             "tokens": [{"text": t, "logprob": lp} for t, lp in chain.tokens],
             "logprob": chain.logprob,
         }
-        print(json.dumps(record, ensure_ascii=False))
+        print(json_line(record))
         return
     err.print(chain_answer(chain, pattern), soft_wrap=True)
 

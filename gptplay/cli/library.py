@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from rich.text import Text
 from gptplay.cli.fewshot import LibraryOpt
 from gptplay.cli.help import App
 from gptplay.errors import GptplayError
+from gptplay.jsonout import json_line
 
 library_app = App(
     name="library",
@@ -71,7 +71,7 @@ def list_cmd(
         rows.append({"name": entry.name, "origin": origin, "path": str(entry.path), **info})
     out, _ = _consoles()
     if json_out:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print(json_line(rows, indent=1))
         return
     table = Table(box=None, pad_edge=False)
     for col in ("name", "origin", "kind", "examples", "title"):

@@ -61,6 +61,9 @@ def print_notice(text: str, warning: bool) -> None:
     from rich.console import Console
     from rich.markup import escape
 
+    from gptplay.render import shown
+
+    text = shown(text)
     err = Console(stderr=True, highlight=False)
     if warning:
         err.print(f"[bold yellow]warning:[/] {escape(text)}", soft_wrap=True)

@@ -177,4 +177,3 @@ def load(settings: Resolved, *, verbose: bool = False, notify: Notify | None = N
         asked = f"gpu_layers = {gpu_layers} in config.toml" if origin.startswith("config") else None
         report_offload(offload, notify or print_notice, asked=asked)
     return engine
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from rich.console import Console
 
 from gptplay.engine.base import Stream
 from gptplay.engine.types import Completion, TokenEvent
+from gptplay.jsonout import json_line
 
 EXIT_INTERRUPTED = 130
 
@@ -67,7 +67,7 @@ def summary_json(c: Completion, settings: Mapping[str, object] | None = None) ->
 def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console) -> Completion:
     """Print each event as it arrives; on Ctrl-C keep what was printed and mark it cancelled."""
     from gptplay import render
-    from gptplay.engine.remote_http import StreamCutError
+    from gptplay.engine.remote.transport import StreamCutError
 
     interrupted = False
     cut: StreamCutError | None = None
@@ -76,7 +76,7 @@ def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console
     try:
         for event in stream:
             if opts.json:
-                out.file.write(json.dumps(event_json(event), ensure_ascii=False) + "\n")
+                out.file.write(json_line(event_json(event)) + "\n")
                 out.file.flush()
             else:
                 out.print(render.token_text(event, opts.probs), end="", soft_wrap=True)
@@ -93,7 +93,7 @@ def print_stream(stream: Stream, opts: OutputOptions, out: Console, err: Console
         completion = replace(completion, finish_reason="interrupted")
     if opts.json:
         summary = summary_json(completion, opts.settings)
-        out.file.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        out.file.write(json_line(summary) + "\n")
     else:
         out.print()
         sampled = any(e.sampled_logprob is not None for e in completion.events)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gptplay.errors import UsageError
+from gptplay.jsonout import json_line
 
 
 def compare(old, new) -> dict:
@@ -147,7 +147,7 @@ def replay(
 
         record = {"type": "replay", "run": run.id, **result, "notes": notes}
         record["summary"] = summary_json(completion)
-        print(json.dumps(record, ensure_ascii=False))
+        print(json_line(record))
         return
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     body = render.token_text

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptplay.errors import GptplayError
+from gptplay.secrets import redacted
 
 DB_NAME = "history.db"
 BUSY_TIMEOUT_S = 3.0
@@ -168,7 +169,8 @@ def _statements(script: str) -> Iterator[str]:
 
 
 def insert(conn: sqlite3.Connection, record: dict) -> int:
-    """Write one run; return its id."""
+    """Write one run; return its id. Keys and URL credentials never reach the file."""
+    record = redacted(record)
     values = {k: record[k] for k in COLUMNS if record.get(k) is not None}  # else the default
     values.setdefault("created", time.time())
     for k in JSON_COLUMNS:

@@ -14,9 +14,16 @@ from collections.abc import Callable, Iterator
 
 from gptplay.engine.base import CancelCheck, Stream
 from gptplay.engine.decode import Utf8Stream
-from gptplay.engine.remote_api import GenState, RawToken, ServerApi
-from gptplay.engine.remote_http import DEFAULT_TIMEOUT_S, Http, RemoteError, StreamCutError
-from gptplay.engine.remote_score import RemoteScoring
+from gptplay.engine.remote.api import GenState, RawToken, ServerApi
+from gptplay.engine.remote.check import Fields
+from gptplay.engine.remote.score import RemoteScoring
+from gptplay.engine.remote.transport import (
+    DEFAULT_TIMEOUT_S,
+    Http,
+    RemoteError,
+    StreamCutError,
+    server_text,
+)
 from gptplay.engine.stops import StopMatcher
 from gptplay.engine.types import (
     Alternative,
@@ -27,8 +34,10 @@ from gptplay.engine.types import (
     TokenPiece,
 )
 from gptplay.errors import ContextOverflowError
+from gptplay.secrets import public_url, redact, redact_bytes
 
 DEFAULT_CTX = 4096
+EXTRA_EVENTS = 8  # events read after max_tokens, for the server's final counts
 
 
 def is_url(name: str) -> bool:
@@ -37,37 +46,41 @@ def is_url(name: str) -> bool:
 
 def probe(http: Http, model: str | None = None) -> ServerApi:
     """What the server at ``http`` is: llama-server, vLLM, llama-cpp-python or OpenAI-like."""
-    from gptplay.engine.remote_llama import LlamaServerApi
-    from gptplay.engine.remote_openai import OpenAIApi
+    from gptplay.engine.remote.llama_server import LlamaServerApi
+    from gptplay.engine.remote.openai import OpenAIApi
 
-    props = http.probe("/props")
+    check = Fields(http.url)
+    props = http.probe(http.paths.props)
     if isinstance(props, dict) and "default_generation_settings" in props:
-        return LlamaServerApi(http, props)
-    listing = http.probe("/v1/models")
+        with check.reading(http.paths.props):
+            return LlamaServerApi(http, props)
+    listing = http.probe(http.paths.models)
     if not isinstance(listing, dict) or not isinstance(listing.get("data"), list):
         raise RemoteError(
             f"{http.url} is neither llama-server (GET /props) nor an OpenAI-compatible "
             "server (GET /v1/models).",
             hint="point --model at the server's base URL, like http://HOST:PORT.",
         )
-    models = [m for m in listing["data"] if isinstance(m, dict) and "id" in m]
+    models = [m for m in listing["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]
     if not models:
-        raise RemoteError(f"{http.url}/v1/models lists no model.", hint="load one on the server.")
+        raise RemoteError(
+            f"{http.url}{http.paths.models} lists no model.", hint="load one on the server."
+        )
     chosen = next((m for m in models if m["id"] == model), None) if model else models[0]
     if chosen is None:
-        names = ", ".join(str(m["id"]) for m in models)
+        names = server_text(", ".join(m["id"] for m in models), 200)
         raise RemoteError(
             f"{http.url} does not serve model {model!r}; it serves {names}.",
             hint="set the alias's model = to one of those names.",
         )
-    if chosen.get("owned_by") == "vllm" or isinstance(http.probe("/version"), dict):
+    if chosen.get("owned_by") == "vllm" or isinstance(http.probe(http.paths.version), dict):
         flavour = "vllm"
     elif chosen.get("owned_by") == "me":  # llama-cpp-python's server
         flavour = "llama-cpp-python"
     else:
         flavour = "openai"
     api = OpenAIApi(http, str(chosen["id"]), flavour)
-    api.n_ctx = chosen.get("max_model_len")
+    api.n_ctx = check.n_ctx(chosen.get("max_model_len"), "max_model_len")
     return api
 
 
@@ -80,9 +93,16 @@ def connect(
     n_ctx: int | None = None,
     notify: Callable[[str, bool], None] | None = None,
     name: str | None = None,
+    api_path: str | None = None,
 ) -> RemoteEngine:
     """Probe the server at ``url`` and return an engine on it."""
-    http = Http(url, api_key, timeout)
+    http = Http(url, api_key, timeout, api_path)
+    if http.credentials_in_url and notify is not None:
+        notify(
+            f"credentials in a server URL are kept out of output and history ({http.url} is "
+            "shown), but are better in the environment: api_key_env = 'NAME' on an alias.",
+            True,
+        )
     return RemoteEngine(http, probe(http, model), n_ctx=n_ctx, notify=notify, name=name)
 
 
@@ -102,7 +122,7 @@ class RemoteEngine(RemoteScoring):
     ) -> None:
         self.http, self.api = http, api
         self.url = http.url
-        self.model_name = name or f"{api.model.rsplit('/', 1)[-1]} @ {http.url}"
+        self.model_name = name or server_text(f"{api.model.rsplit('/', 1)[-1]} @ {http.url}")
         self.n_ctx = int(api.n_ctx or n_ctx or DEFAULT_CTX)
         self.server_kind = getattr(api, "flavour", api.kind)
         # requests worth keeping in flight (eval --concurrency): llama-cpp-python's server
@@ -138,16 +158,20 @@ class RemoteEngine(RemoteScoring):
     # ---- tokens -------------------------------------------------------------------
 
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
-        return self.api.tokenize(text, add_bos)
+        with self.api.check.reading("a tokenizer request"):
+            return self.api.tokenize(text, add_bos)
 
     def pieces(self, text: str, add_bos: bool = True) -> list[TokenPiece]:
-        return self.api.pieces(text, add_bos)
+        with self.api.check.reading("a tokenizer request"):
+            return self.api.pieces(text, add_bos)
 
     def piece(self, token: int) -> bytes:
-        return self.api.piece(token)
+        with self.api.check.reading("a detokenizer request"):
+            return self.api.piece(token)
 
     def detokenize(self, ids: list[int]) -> bytes:
-        return self.api.detokenize(ids)
+        with self.api.check.reading("a detokenizer request"):
+            return self.api.detokenize(ids)
 
     def chat_info(self) -> ChatInfo:
         apply = getattr(self.api, "apply_template", None) if self.api.chat_template else None
@@ -189,12 +213,22 @@ class RemoteEngine(RemoteScoring):
         start = time.perf_counter()
 
         def run() -> Iterator[TokenEvent]:
+            extra = 0
             matcher = StopMatcher(params.stop)
             utf8 = Utf8Stream()
-            inner = self.api.generate(prompt, params, seed, budget, top, probs, sampled, state)
+            inner = self.api.check.each(
+                "a completion stream",
+                self.api.generate(prompt, params, seed, budget, top, probs, sampled, state),
+            )
             try:
                 for raw in inner:
-                    if counts["n"] >= budget:  # read on to the server's last event (its counts)
+                    if counts["n"] >= budget:
+                        # read on a little for the server's last event (its counts), but a
+                        # server that streams past max_tokens is cut here, not read for ever
+                        extra += 1
+                        if extra > EXTRA_EVENTS:
+                            state.done = True
+                            break
                         continue
                     if counts["first"] is None:
                         counts["first"] = time.perf_counter() - start
@@ -303,10 +337,12 @@ class RemoteEngine(RemoteScoring):
             self.say(f"{self.url} caps alternatives at {caps.max_top} (vLLM's max_logprobs).")
 
     def _event(self, raw: RawToken, utf8: Utf8Stream, probs: bool, sampled: bool) -> TokenEvent:
-        data = raw.data if raw.data is not None else raw.text.encode("utf-8")
-        text = utf8.feed(data) if raw.data is not None else raw.text
+        data = redact_bytes(raw.data if raw.data is not None else raw.text.encode("utf-8"))
+        text = redact(utf8.feed(data) if raw.data is not None else raw.text)
         token = raw.id if raw.id is not None else -1
-        alts = tuple(Alternative(i if i is not None else -1, b, lp) for i, b, lp in raw.top)
+        alts = tuple(
+            Alternative(i if i is not None else -1, redact_bytes(b), lp) for i, b, lp in raw.top
+        )
         if raw.post_sampling:
             logprob = raw.logprob if probs and not sampled else None
             return TokenEvent(
@@ -331,5 +367,6 @@ def connect_model(resolved, n_ctx: int | None, notify) -> RemoteEngine:
         timeout=remote.timeout or DEFAULT_TIMEOUT_S,
         n_ctx=n_ctx,
         notify=notify,
-        name=resolved.name if resolved.name != remote.url.rstrip("/") else None,
+        name=resolved.name if resolved.name != public_url(remote.url).rstrip("/") else None,
+        api_path=remote.api_path,
     )

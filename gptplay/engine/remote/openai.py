@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
-from gptplay.engine.remote_api import (
+from gptplay.engine.remote.api import (
     Capabilities,
     Key,
     RawToken,
@@ -17,7 +17,7 @@ from gptplay.engine.remote_api import (
     sampling_body,
     split_key,
 )
-from gptplay.engine.remote_http import DONE, Http, RemoteError
+from gptplay.engine.remote.transport import DONE, Http, RemoteError
 from gptplay.engine.types import SamplingParams
 
 
@@ -46,10 +46,11 @@ class OpenAIApi(ServerApi):
     def _tokenize(self, text: str, add_bos: bool) -> list[int]:
         if self.flavour == "vllm":
             body = {"model": self.model, "prompt": text, "add_special_tokens": add_bos}
-            return list(self.http.json("POST", "/tokenize", body)["tokens"])
+            return self._ids(self.http.json("POST", self.http.paths.tokenize, body), "/tokenize")
         if self.flavour == "llama-cpp-python":
             # /extras/tokenize always adds BOS: tokenize "" once to learn it, strip it when asked
-            ids = list(self.http.json("POST", "/extras/tokenize", {"input": text})["tokens"])
+            reply = self.http.json("POST", self.http.paths.extras_tokenize, {"input": text})
+            ids = self._ids(reply, "/extras/tokenize")
             if not add_bos and ids and ids[0] == self.bos_id():
                 ids = ids[1:]
             return ids
@@ -57,22 +58,30 @@ class OpenAIApi(ServerApi):
 
     def bos_id(self) -> int | None:
         if self._bos is None and self.flavour == "llama-cpp-python":
-            ids = self.http.json("POST", "/extras/tokenize", {"input": ""})["tokens"]
+            reply = self.http.json("POST", self.http.paths.extras_tokenize, {"input": ""})
+            ids = self._ids(reply, "/extras/tokenize")
             self._bos = ids[0] if len(ids) == 1 else -1
         return self._bos
 
+    def _ids(self, reply: object, path: str) -> list[int]:
+        return self.check.token_ids(self.check.mapping(reply, path).get("tokens"), "tokens")
+
     def _detokenize(self, ids: list[int]) -> bytes:
         if self.flavour == "vllm":
-            out = self.http.json("POST", "/detokenize", {"model": self.model, "tokens": ids})
-            return str(out["prompt"]).encode("utf-8")
+            out = self.http.json(
+                "POST", self.http.paths.detokenize, {"model": self.model, "tokens": ids}
+            )
+            text = self.check.mapping(out, "/detokenize").get("prompt")
+            return self.check.text(text, "prompt").encode("utf-8")
         if self.flavour == "llama-cpp-python":
             if ids and ids[0] == self.bos_id():
                 return self.bos_bytes() + self._detokenize(ids[1:])
             try:
-                out = self.http.json("POST", "/extras/detokenize", {"tokens": ids})
+                out = self.http.json("POST", self.http.paths.extras_detokenize, {"tokens": ids})
             except RemoteError:  # its detokenizer fails on a piece of a UTF-8 character
                 return b""
-            return str(out["text"]).encode("utf-8")
+            text = self.check.mapping(out, "/extras/detokenize").get("text")
+            return self.check.text(text, "text").encode("utf-8")
         return super()._detokenize(ids)
 
     def bos_bytes(self) -> bytes:
@@ -98,40 +107,55 @@ class OpenAIApi(ServerApi):
         body["stream"] = True
         if probs:
             body["logprobs"] = top
-        for chunk in self.http.sse("/v1/completions", body):
+        for chunk in self.http.sse(self.http.paths.completions, body):
             if chunk is DONE:
                 state.done = True
                 break
-            choices = chunk.get("choices") or [{}]
-            choice = choices[0]
+            choice = self._choice(chunk, "a streamed event", allow_none=True)
             yield from self._tokens(choice, top, probs)
             if choice.get("finish_reason"):
                 state.finish = "stop" if choice["finish_reason"] == "stop" else "length"
                 state.done = True
 
-    def _tokens(self, choice: dict, top: int, probs: bool) -> Iterator[RawToken]:
-        text = choice.get("text") or ""
-        lp = choice.get("logprobs") or {}
-        names = lp.get("tokens") or []
+    def _choice(self, reply: object, what: str, allow_none: bool = False) -> Mapping:
+        """The first of an answer's ``choices``, checked."""
+        choices = self.check.items(self.check.mapping(reply, what).get("choices"), "choices")
+        if not choices:
+            if allow_none:  # a stream's usage-only event
+                return {}
+            raise self.check.bad("choices", choices, "expected at least one choice")
+        return self.check.mapping(choices[0], "choices[0]")
+
+    def _alternatives(self, value: object, field: str = "top_logprobs[]") -> list[tuple]:
+        """A top_logprobs map as (id|None, bytes, logprob), most likely first."""
+        if value is None:
+            return []
+        pairs = [
+            (*split_key(self.check.text(k, field), self.piece), self.check.logprob(v, field))
+            for k, v in self.check.mapping(value, field).items()
+        ]
+        return sorted(pairs, key=lambda p: -p[2])
+
+    def _tokens(self, choice: Mapping, top: int, probs: bool) -> Iterator[RawToken]:
+        check = self.check
+        text = check.text(choice.get("text"), "text")
+        lp = check.mapping(choice.get("logprobs") or {}, "logprobs")
+        names = check.items(lp.get("tokens"), "logprobs.tokens")
         if not names:
             if text:
                 yield RawToken(None, None, text)
             return
-        logprobs = lp.get("token_logprobs") or [None] * len(names)
-        tops = lp.get("top_logprobs") or [None] * len(names)
+        logprobs = check.items(lp.get("token_logprobs"), "token_logprobs") or [None] * len(names)
+        tops = check.items(lp.get("top_logprobs"), "top_logprobs") or [None] * len(names)
         for name, logprob, alts in zip(names, logprobs, tops):
-            token, data = split_key(name, self.piece)
+            token, data = split_key(check.text(name, "logprobs.tokens"), self.piece)
             shown = text if len(names) == 1 else data.decode("utf-8", "replace")
-            pairs = sorted(
-                ((*split_key(k, self.piece), v) for k, v in (alts or {}).items()),
-                key=lambda p: -p[2],
-            )
             yield RawToken(
                 token,
                 data if token is not None else None,
                 shown,
-                logprob,
-                tuple(pairs[:top]) if probs else (),
+                None if logprob is None else check.logprob(logprob, "token_logprobs"),
+                tuple(self._alternatives(alts)[:top]) if probs else (),
             )
 
     # ---- scoring ------------------------------------------------------------------
@@ -146,15 +170,15 @@ class OpenAIApi(ServerApi):
         }
         if self.flavour == "vllm":
             body["return_tokens_as_token_ids"] = True
-        choice = self.http.json("POST", "/v1/completions", body)["choices"][0]
-        alts = ((choice.get("logprobs") or {}).get("top_logprobs") or [None])[0]
+        choice = self._choice(
+            self.http.json("POST", self.http.paths.completions, body), "/completions"
+        )
+        lp = self.check.mapping(choice.get("logprobs") or {}, "logprobs")
+        tops = self.check.items(lp.get("top_logprobs"), "top_logprobs")
+        alts = self._alternatives(tops[0]) if tops else []
         if not alts:
             raise no_logprobs(self.http.url)
-        out: dict[Key, float] = {}
-        for key, value in alts.items():
-            token, data = split_key(key, self.piece)
-            out[token if token is not None else data] = value
-        return out
+        return {token if token is not None else data: v for token, data, v in alts}
 
     def prompt_scores(self, ids: list[int], start: int, top: int) -> list[tuple]:
         if self.caps.prompt_logprobs:
@@ -169,20 +193,24 @@ class OpenAIApi(ServerApi):
             "temperature": 0.0,
             "prompt_logprobs": max(top, 1),
         }
-        choice = self.http.json("POST", "/v1/completions", body)["choices"][0]
-        rows = choice.get("prompt_logprobs")
+        choice = self._choice(
+            self.http.json("POST", self.http.paths.completions, body), "/completions"
+        )
+        rows = self.check.items(choice.get("prompt_logprobs"), "prompt_logprobs")
         if not rows or len(rows) != len(ids):
             raise no_logprobs(self.http.url, "prompt log-probabilities")
         out = []
         for pos in range(start, len(ids)):
-            row = {int(k): v for k, v in (rows[pos] or {}).items()}
-            mine = row.get(ids[pos], {}).get("logprob")
-            ranked = sorted(
-                ((t, v["logprob"], v.get("rank") or 0) for t, v in row.items()),
-                key=lambda p: -p[1],
-            )
-            alts = [(t, self.piece(t), lp) for t, lp, _ in ranked[:top]]
-            out.append((mine, alts))
+            row = {}
+            for k, v in self.check.mapping(rows[pos] or {}, "prompt_logprobs[]").items():
+                token = int(k) if isinstance(k, str) and k.isdigit() else k
+                entry = self.check.mapping(v, "prompt_logprobs[][]")
+                row[self.check.token_id(token, "prompt_logprobs[] key")] = self.check.logprob(
+                    entry.get("logprob"), "prompt_logprobs[].logprob"
+                )
+            ranked = sorted(row.items(), key=lambda p: -p[1])
+            alts = [(t, self.piece(t), lp) for t, lp in ranked[:top]]
+            out.append((row.get(ids[pos]), alts))
         return out
 
     def _echo(self, ids: list[int], start: int, top: int) -> list[tuple]:
@@ -196,9 +224,16 @@ class OpenAIApi(ServerApi):
             "echo": True,
             "logprobs": max(top, 1),
         }
-        choice = self.http.json("POST", "/v1/completions", body)["choices"][0]
-        lp = choice.get("logprobs") or {}
-        values, names = lp.get("token_logprobs") or [], lp.get("tokens") or []
+        choice = self._choice(
+            self.http.json("POST", self.http.paths.completions, body), "/completions"
+        )
+        lp = self.check.mapping(choice.get("logprobs") or {}, "logprobs")
+        values = [
+            None if v is None else self.check.logprob(v, "token_logprobs")
+            for v in self.check.items(lp.get("token_logprobs"), "token_logprobs")
+        ]
+        names = [self.check.text(n, "tokens") for n in self.check.items(lp.get("tokens"), "tokens")]
+        tops = self.check.items(lp.get("top_logprobs"), "top_logprobs")
         n_prompt = len(ids) - (1 if ids and ids[0] == self.bos_id() else 0)
         if len(values) < n_prompt:
             raise no_logprobs(self.http.url, "echoed prompt log-probabilities")
@@ -206,9 +241,6 @@ class OpenAIApi(ServerApi):
         out = []
         for pos in range(start, len(ids)):
             i = pos - skip
-            alts = sorted(
-                ((*split_key(k, self.piece), v) for k, v in (lp["top_logprobs"][i] or {}).items()),
-                key=lambda p: -p[2],
-            )
-            out.append((values[i], alts[:top], names[i]))
+            alts = self._alternatives(tops[i] if i < len(tops) else None)
+            out.append((values[i], alts[:top], names[i] if i < len(names) else ""))
         return out

@@ -4,8 +4,8 @@ outside it. Mixed into RemoteEngine."""
 
 from __future__ import annotations
 
-from gptplay.engine.remote_api import Key
-from gptplay.engine.remote_http import RemoteError
+from gptplay.engine.remote.api import Key
+from gptplay.engine.remote.transport import RemoteError
 from gptplay.engine.types import Alternative, ScoredToken
 
 SCORE_TOP = 1000  # top-K asked for at a label position when a server has no prompt logprobs
@@ -29,7 +29,8 @@ class RemoteScoring:
         self.check_fits(len(ids), "text to score")
         caps = self.api.caps
         if caps.prompt_logprobs or caps.echo:
-            rows = self.api.prompt_scores(ids, len(context), top)
+            with self.api.check.reading("a scoring request"):
+                rows = self.api.prompt_scores(ids, len(context), top)
             self._used("prompt_logprobs" if caps.prompt_logprobs else "echo", len(continuation))
             out = [
                 ScoredToken(
@@ -68,14 +69,16 @@ class RemoteScoring:
         key = tuple(ids)
         table = cache.get(key) if cache is not None else None
         if table is None:
-            table = self.api.next_top(ids, k)
+            with self.api.check.reading("a scoring request"):
+                table = self.api.next_top(ids, k)
             if cache is not None:
                 cache[key] = table
         data = self.piece(token)
         look: Key = token if self.api.caps.token_ids else data
         if look not in table:
             if self.api.caps.echo:  # exact, one request for the whole prompt
-                (row,) = self.api.prompt_scores(ids + [token], len(ids), top)
+                with self.api.check.reading("a scoring request"):
+                    (row,) = self.api.prompt_scores(ids + [token], len(ids), top)
                 self._used("prompt_logprobs" if self.api.caps.prompt_logprobs else "echo", 1)
                 return ScoredToken(token, data, row[0])
             raise RemoteError(

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from gptplay.engine.remote_http import Http, RemoteError
+from gptplay.engine.remote.check import MAX_VOCAB, Fields
+from gptplay.engine.remote.transport import Http, RemoteError
 from gptplay.engine.types import SamplingParams, TokenPiece
 
 Key = int | bytes  # a token id, or the token's bytes where the server sends no id
@@ -63,6 +64,7 @@ class ServerApi:
     def __init__(self, http: Http, model: str) -> None:
         self.http = http
         self.model = model
+        self.check = Fields(http.url)
         self.caps = Capabilities()
         self.n_ctx: int | None = None
         self.chat_template: str | None = None
@@ -149,11 +151,13 @@ def sampling_body(params: SamplingParams, seed: int) -> dict:
 def split_key(key: str, piece) -> tuple[int | None, bytes]:
     """An OpenAI top_logprobs key: vLLM's 'token_id:N' (bytes looked up), or the text."""
     if key.startswith("token_id:"):
-        try:
-            token = int(key[9:])
-        except ValueError:
-            return None, key.encode("utf-8")
-        return token, piece(token)
+        digits = key[9:]
+        if not (digits.isascii() and digits.isdigit()) or int(digits) >= MAX_VOCAB:
+            raise RemoteError(
+                f"a server sent the token key {key[:40]!r}, which names no token id.",
+                hint="the server answered something gptplay cannot use: check --model.",
+            )
+        return int(digits), piece(int(digits))
     return None, key.encode("utf-8")
 
 
