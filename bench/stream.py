@@ -56,6 +56,8 @@ def c_loop(loaded, n: int) -> tuple[list[int], float]:
     """(a): llama.cpp's loop: sample with the chain, decode the token, nothing else."""
     import llama_cpp as lc
 
+    from gptplay.engine.kvcache import KVCache
+
     ctx, vocab = loaded.ctx, loaded.vocab
     lc.llama_memory_clear(lc.llama_get_memory(ctx), True)
     data = PROMPT.encode()
@@ -70,7 +72,8 @@ def c_loop(loaded, n: int) -> tuple[list[int], float]:
         lc.llama_sampler_init_dist(SEED),
     ):
         lc.llama_sampler_chain_add(chain, s)
-    assert lc.llama_decode(ctx, lc.llama_batch_get_one(toks, n_prompt)) == 0
+    # the prompt (not timed) in gptplay's canonical layout, so (a) draws what (b) draws
+    KVCache(lc, loaded).fill(list(toks[:n_prompt]))
     out: list[int] = []
     one = (lc.llama_token * 1)()
     first = 0.0
