@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def excerpt(value: object, limit: int = 40) -> str:
+    """A value as an error message quotes it: repr'd and cut to about ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
 class GptplayError(Exception):
     """An error the CLI shows as one line (plus an optional hint) and exits non-zero."""
 

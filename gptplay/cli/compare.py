@@ -122,8 +122,9 @@ def compare(
             raise UsageError("give TASK... or --runs, not both.")
         from gptplay.cli.compare_show import print_results
         from gptplay.compare import divergence, parse_list, stored
+        from gptplay.history.runs import parse_id
 
-        results = stored.reopen(parse_list("--runs", runs, int))
+        results = stored.reopen(parse_list("--runs", runs, lambda t: parse_id(t, "--runs")))
         print_results(results, divergence(results), layout, json_out)
         return
     if not tasks:

@@ -9,7 +9,25 @@ from typing import Annotated
 
 import typer
 
-from gptplay.errors import UsageError
+from gptplay.errors import UsageError, excerpt
+
+
+def parse_run_id(text: str | int) -> int:
+    """Typer's parser for a run id argument: exit 2 and one line for anything else."""
+    from gptplay.history.runs import parse_id
+
+    return parse_id(text)
+
+
+def parse_limit(text: str | int) -> int:
+    """Typer's parser for -n: a whole number from 1 up to SQLite's largest integer."""
+    from gptplay.history.runs import as_id
+
+    value = as_id(text)
+    if value is None:
+        raise UsageError(f"-n {excerpt(str(text))} is not a count of runs.", hint="like -n 50")
+    return value
+
 
 NoHistoryOpt = Annotated[
     bool,
@@ -28,7 +46,15 @@ ResumeOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON Lines, one record per run.")]
+LimitOpt = Annotated[
+    int, typer.Option("-n", "--limit", metavar="N", parser=parse_limit, help="How many runs.")
+]
+RunIdArg = Annotated[
+    int,
+    typer.Argument(metavar="ID", parser=parse_run_id, help="The run's id (see `gptplay history`)."),
+]
 UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+EARLIEST = -62135596800.0  # 0001-01-01 00:00 UTC, the earliest date --since takes
 
 history_app = typer.Typer(
     help="Every run recorded: list, show, search, delete. `gptplay replay ID` runs one again.",
@@ -41,16 +67,27 @@ def parse_since(text: str, now: float | None = None) -> float:
     import datetime as dt
 
     now = time.time() if now is None else now
-    m = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text)
+    m = re.fullmatch(r"\s*([0-9]{1,12})\s*([mhdw])\s*", text)
     if m:
-        return now - int(m.group(1)) * UNITS[m.group(2)]
+        ago = int(m.group(1)) * UNITS[m.group(2)]
+        if ago > now - EARLIEST:
+            raise UsageError(
+                f"--since {excerpt(text)} reaches back before the year 1.",
+                hint="like --since 2h, --since 3d or --since 2026-12-01",
+            )
+        return now - ago
     for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"):
         try:
-            return dt.datetime.strptime(text.strip(), fmt).timestamp()
+            when = dt.datetime.strptime(text.strip(), fmt)
         except ValueError:
             continue
+        try:
+            return when.timestamp()
+        except (ValueError, OverflowError, OSError):  # year 1: before any run anyway
+            return (when - dt.datetime(1970, 1, 1)).total_seconds()
     raise UsageError(
-        f"--since {text!r} is not a time.", hint="like --since 2h, --since 3d or --since 2026-12-01"
+        f"--since {excerpt(text)} is not a time.",
+        hint="like --since 2h, --since 3d or --since 2026-12-01",
     )
 
 
@@ -77,7 +114,7 @@ def _print_runs(runs, json_out: bool, title: str) -> None:
 @history_app.callback(invoke_without_command=True)
 def history_list(
     ctx: typer.Context,
-    n: Annotated[int, typer.Option("-n", "--limit", min=1, help="How many runs.")] = 20,
+    n: LimitOpt = 20,
     task: Annotated[str | None, typer.Option("--task", help="Only runs of this prompt.")] = None,
     model: Annotated[
         str | None, typer.Option("--model", help="Only runs whose model name or path has this.")
@@ -108,9 +145,7 @@ def history_list(
 
 @history_app.command("show")
 def history_show(
-    run_id: Annotated[
-        int, typer.Argument(metavar="ID", help="The run's id (see `gptplay history`).")
-    ],
+    run_id: RunIdArg,
     alts: Annotated[
         int, typer.Option("--alts", min=0, max=20, help="Also each token's top K alternatives.")
     ] = 0,
@@ -139,7 +174,7 @@ def history_show(
 @history_app.command("search")
 def history_search(
     text: Annotated[str, typer.Argument(help="Words to find in prompts and outputs.")],
-    n: Annotated[int, typer.Option("-n", "--limit", min=1, help="How many runs.")] = 20,
+    n: LimitOpt = 20,
     json_out: JsonOpt = False,
 ) -> None:
     """Find runs whose prompt or output holds every word of TEXT (best match first)."""
@@ -150,7 +185,9 @@ def history_search(
 
 @history_app.command("delete")
 def history_delete(
-    run_ids: Annotated[list[int], typer.Argument(metavar="ID...", help="Runs to delete.")],
+    run_ids: Annotated[
+        list[int], typer.Argument(metavar="ID...", parser=parse_run_id, help="Runs to delete.")
+    ],
     json_out: Annotated[bool, typer.Option("--json", help="One JSON record per id.")] = False,
 ) -> None:
     """Delete runs from the history."""

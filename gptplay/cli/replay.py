@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from gptplay.cli.history import RunIdArg
 from gptplay.errors import UsageError
 from gptplay.jsonout import json_line
 
@@ -93,9 +94,7 @@ def recorded_settings(run, threads: int | None):
 
 def replay(
     ctx: typer.Context,
-    run_id: Annotated[
-        int, typer.Argument(metavar="ID", help="The run's id (see `gptplay history`).")
-    ],
+    run_id: RunIdArg,
     alts: Annotated[int, typer.Option("--alts", min=0, max=20, help="Top K alternatives.")] = 0,
     json_out: Annotated[
         bool, typer.Option("--json", help="One JSON record: the comparison and the new run.")

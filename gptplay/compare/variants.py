@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gptplay.engine.types import SamplingParams
-from gptplay.errors import UsageError
+from gptplay.errors import UsageError, excerpt
 
 
 @dataclass(frozen=True)
@@ -70,15 +70,17 @@ def parse_list(option: str, text: str, kind: Callable[[str], object]) -> tuple:
     for part in text.split(","):
         part = part.strip()
         if not part:
-            raise UsageError(f"{option} {text!r} has an empty value.", hint=f"like {option} 0,0.8")
+            raise UsageError(
+                f"{option} {excerpt(text)} has an empty value.", hint=f"like {option} 0,0.8"
+            )
         try:
             out.append(kind(part))
         except ValueError:
             want = "whole numbers" if kind is int else "numbers" if kind is float else "values"
             raise UsageError(
-                f"{option} {text!r}: {part!r} is not one of the {want} it takes.",
+                f"{option} {excerpt(text)}: {excerpt(part)} is not one of the {want} it takes.",
                 hint=f"a comma-separated list, like {option} {'0,1,3' if kind is int else '0,0.8'}",
             ) from None
     if len(set(out)) != len(out):
-        raise UsageError(f"{option} {text!r} repeats a value.", hint="give each value once.")
+        raise UsageError(f"{option} {excerpt(text)} repeats a value.", hint="give each value once.")
     return tuple(out)

@@ -174,8 +174,9 @@ def recorded_conversation(ref: str | int):
 
     text = str(ref).strip()
     latest = runs.latest_turn(text)
-    if latest is None and text.isdigit():
-        run = runs.load(int(text))
+    run_id = runs.as_id(text)
+    if latest is None and run_id is not None:
+        run = runs.load(run_id)
         latest = runs.latest_turn(run.conversation) if run.conversation else None
     if latest is None:
         raise runs.HistoryError(

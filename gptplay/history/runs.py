@@ -9,10 +9,33 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gptplay.engine.types import Completion, TokenEvent
+from gptplay.errors import UsageError, excerpt
 from gptplay.history import codec, store
 from gptplay.history.store import Filters, HistoryError
 
-__all__ = ["Filters", "HistoryError", "StoredRun", "opened"]
+__all__ = ["Filters", "HistoryError", "StoredRun", "as_id", "opened", "parse_id"]
+
+
+def as_id(text: str | int) -> int | None:
+    """A run id as typed (ASCII digits, 1 up to SQLite's largest integer), else None."""
+    if isinstance(text, int):
+        return text if 0 < text <= store.MAX_ID else None
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(store.MAX_ID)):
+        return None  # '²' is a digit to str.isdigit() but not to int(); 5,000 digits stop here
+    value = int(text)
+    return value if 0 < value <= store.MAX_ID else None
+
+
+def parse_id(text: str | int, what: str = "ID") -> int:
+    """A run id as typed, or a UsageError (exit 2) naming the value, trimmed."""
+    value = as_id(text)
+    if value is None:
+        raise UsageError(
+            f"{what} {excerpt(str(text))} is not a run id.",
+            hint="a run id is a whole number from 1 up, as `gptplay history` lists them.",
+        )
+    return value
 
 
 @dataclass(frozen=True)

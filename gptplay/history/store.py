@@ -18,6 +18,7 @@ from gptplay.secrets import redacted
 
 DB_NAME = "history.db"
 BUSY_TIMEOUT_S = 3.0
+MAX_ID = 2**63 - 1  # SQLite's largest integer: no run id (and no LIMIT) is beyond it
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: runs, and full-text search over their prompts and outputs
