@@ -39,7 +39,7 @@ def runs_table(
             (r.task or "")[:14],
             short_model(r.model)[:16],
             str(r.n_tokens),
-            r.finish or "",
+            r.listed_finish,
         ]
         for r in runs
     ]

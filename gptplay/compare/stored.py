@@ -59,7 +59,8 @@ def group_ids(group: str) -> list[int]:
 
     with opened() as conn:
         rows = conn.execute(
-            "SELECT id FROM runs WHERE json_extract(extra, '$.comparison') = ? ORDER BY id",
+            "SELECT id FROM runs WHERE CASE WHEN json_valid(extra) "  # a damaged row: not ours
+            "THEN json_extract(extra, '$.comparison') END = ? ORDER BY id",
             (group,),
         ).fetchall()
     return [row[0] for row in rows]

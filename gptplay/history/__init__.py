@@ -169,7 +169,7 @@ def recorded_conversation(ref: str | int):
     Returns (Conversation, conversation id) as of its latest recorded turn; HistoryError
     when there is no such chat.
     """
-    from gptplay.chat.conversation import Conversation, Message
+    from gptplay.chat.conversation import FORMAT, VERSION, ChatFileError, Conversation
     from gptplay.history import runs
 
     text = str(ref).strip()
@@ -183,10 +183,16 @@ def recorded_conversation(ref: str | int):
             f"there is no recorded chat {text!r} in the history.",
             hint="`gptplay history --command chat` lists chat turns and their conversations.",
         )
+    latest = latest.intact()
     extra = latest.extra
-    messages = [
-        Message(m["role"], m["content"], bool(m.get("interrupted")))
-        for m in extra.get("messages", [])
-    ]
-    start = int(extra.get("context_start") or 0)
-    return Conversation(extra.get("system"), messages, start), latest.conversation
+    saved = {"format": FORMAT, "version": VERSION, "system": extra.get("system")}
+    try:  # a row is data from disk: the same strict check as a conversation file
+        conv, _ = Conversation.from_json(
+            {**saved, "messages": extra.get("messages", [])}, f"run {latest.id}"
+        )
+    except ChatFileError as exc:
+        raise runs.HistoryError(
+            exc.message, hint=f"`gptplay history show {latest.id}` shows what was recorded."
+        ) from None
+    conv.context_start = min(max(0, extra.get("context_start") or 0), len(conv.messages))
+    return conv, latest.conversation

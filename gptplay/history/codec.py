@@ -8,6 +8,7 @@ it is not simply its bytes decoded (the end of a multi-byte character split over
 
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 from collections.abc import Iterable, Sequence
@@ -16,6 +17,10 @@ from gptplay.engine.types import Alternative, TokenEvent
 
 VERSION = 1
 _F32 = struct.Struct("<f")
+# The most a blob may inflate to: a 32,768-token run with 20 alternatives a token is about
+# 5 MB; a hostile blob (a zlib bomb: 300 MB from 300 KB) is refused at this size instead.
+MAX_DECODED = 32 * 1024 * 1024
+MAX_VARINT_BYTES = 10  # a 64-bit value; more is not ours (and would grow a huge int)
 
 HAS_LOGPROB = 1
 HAS_TEXT = 2
@@ -49,6 +54,8 @@ class _Reader:
         while True:
             if self.pos >= len(self.data):
                 raise CodecError("truncated token data")
+            if shift >= 7 * MAX_VARINT_BYTES:
+                raise CodecError("a number in the token data is longer than 64 bits")
             byte = self.data[self.pos]
             self.pos += 1
             n |= (byte & 0x7F) << shift
@@ -64,7 +71,10 @@ class _Reader:
         return chunk
 
     def f32(self) -> float:
-        return _F32.unpack(self.take(4))[0]
+        value = _F32.unpack(self.take(4))[0]
+        if math.isnan(value) or value > 1e-3:  # -inf is p = 0 under the sampling chain
+            raise CodecError(f"a log-probability in the token data is {value!r}")
+        return value
 
 
 def _plain_text(data: bytes) -> str | None:
@@ -124,16 +134,35 @@ def encode(events: Iterable[TokenEvent]) -> bytes:
     return zlib.compress(bytes(out), 6)
 
 
+def inflate(blob: object, what: str = "token data") -> bytes:
+    """zlib's output, at most MAX_DECODED bytes of it; CodecError for anything else."""
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        raise CodecError(f"{what} is a {type(blob).__name__}, not bytes")
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(blob, MAX_DECODED)
+    except zlib.error as exc:
+        raise CodecError(f"not compressed {what} ({exc})") from None
+    if inflater.unconsumed_tail:
+        raise CodecError(f"{what} inflates to more than {MAX_DECODED // 2**20} MiB")
+    if not inflater.eof:
+        raise CodecError(f"truncated compressed {what}")
+    if not data or data[0] != VERSION:
+        raise CodecError(f"{what} version {data[:1]!r} is not {VERSION}")
+    return data
+
+
 def decode(blob: bytes) -> tuple[TokenEvent, ...]:
     """The events encode() wrote; CodecError for anything else."""
-    try:
-        data = zlib.decompress(blob)
-    except zlib.error as exc:
-        raise CodecError(f"not compressed token data ({exc})") from None
-    if not data or data[0] != VERSION:
-        raise CodecError(f"token data version {data[:1]!r} is not {VERSION}")
-    r = _Reader(data)
+    r = _Reader(inflate(blob))
     r.pos = 1
+    try:
+        return _events(r)
+    except UnicodeDecodeError as exc:
+        raise CodecError(f"token text is not UTF-8 ({exc.reason})") from None
+
+
+def _events(r: _Reader) -> tuple[TokenEvent, ...]:
     pieces: dict[int, bytes] = {}
     for _ in range(r.varint()):
         token = r.varint()
@@ -161,6 +190,8 @@ def decode(blob: bytes) -> tuple[TokenEvent, ...]:
         sampled = r.f32() if flags & HAS_SAMPLED else None
         sampled_top = alts() if flags & HAS_SAMPLED_TOP else ()
         events.append(TokenEvent(token, data_, text, logprob, top, sampled, sampled_top))
+    if r.pos != len(r.data):
+        raise CodecError(f"{len(r.data) - r.pos} bytes after the last token")
     return tuple(events)
 
 
@@ -174,10 +205,10 @@ def encode_ids(ids: Sequence[int]) -> bytes:
 
 
 def decode_ids(blob: bytes) -> list[int]:
-    try:
-        data = zlib.decompress(blob)
-    except zlib.error as exc:
-        raise CodecError(f"not compressed token ids ({exc})") from None
-    r = _Reader(data)
+    """The ids encode_ids() wrote; CodecError for anything else."""
+    r = _Reader(inflate(blob, "token ids"))
     r.pos = 1
-    return [r.varint() for _ in range(r.varint())]
+    ids = [r.varint() for _ in range(r.varint())]
+    if r.pos != len(r.data):
+        raise CodecError(f"{len(r.data) - r.pos} bytes after the last token id")
+    return ids

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gptplay.engine.types import Completion, TokenEvent
 from gptplay.errors import UsageError, excerpt
-from gptplay.history import codec, store
+from gptplay.history import checked, store
 from gptplay.history.store import Filters, HistoryError
 
 __all__ = ["Filters", "HistoryError", "StoredRun", "as_id", "opened", "parse_id"]
@@ -43,7 +43,7 @@ class StoredRun:
     """One recorded run, its tokens decoded."""
 
     id: int
-    created: float
+    created: float | None  # None: the stored value is not a time
     command: str
     task: str | None
     prompt: str
@@ -67,24 +67,32 @@ class StoredRun:
     events: tuple[TokenEvent, ...] = ()
     prompt_ids: tuple[int, ...] | None = None
     context: tuple[TokenEvent, ...] = ()  # a TUI continue/branch: the branch's earlier tokens
+    damage: tuple[str, ...] = ()  # what is wrong with the stored row (empty: nothing)
 
     @classmethod
     def of(cls, row: store.RunRow, tokens: bool = True) -> StoredRun:
-        v = row.values
-        events: tuple[TokenEvent, ...] = ()
-        ids = None
-        if tokens and v.get("tokens"):
-            events = codec.decode(v["tokens"])
-        if tokens and v.get("prompt_ids"):
-            ids = tuple(codec.decode_ids(v["prompt_ids"]))
-        context = codec.decode(v["context_tokens"]) if tokens and v.get("context_tokens") else ()
-        names = cls.__dataclass_fields__.keys() - {"events", "prompt_ids", "context"}
+        """The row type-checked (history.checked); its tokens decoded when ``tokens``."""
+        v, problems = checked.checked(row.values)
+        decoded = checked.tokens(row.values, problems) if tokens else {}
+        names = cls.__dataclass_fields__.keys() - {"events", "prompt_ids", "context", "damage"}
         values = {k: v.get(k) for k in names}
-        return cls(**values, events=events, prompt_ids=ids, context=context)
+        return cls(**values, **decoded, damage=tuple(problems))
+
+    def intact(self) -> StoredRun:
+        """The run itself, or a HistoryError naming it and what is wrong with its row."""
+        if not self.damage:
+            return self
+        more = f" (and {len(self.damage) - 2} more)" if len(self.damage) > 2 else ""
+        raise HistoryError(
+            f"run {self.id} is damaged in the history: {'; '.join(self.damage[:2])}{more}.",
+            hint=f"`gptplay history delete {self.id}` removes it.",
+        )
 
     @property
     def when(self) -> str:
-        """Local time, to the second."""
+        """Local time, to the second ('????-??-?? ??:??:??' for a time that is not one)."""
+        if self.created is None:
+            return "????-??-?? ??:??:??"
         return dt.datetime.fromtimestamp(self.created).strftime("%Y-%m-%d %H:%M:%S")
 
     @property
@@ -95,6 +103,11 @@ class StoredRun:
         if not group:
             return self.command
         return f"{self.command} {group[:6]} {self.extra.get('label', '')}"
+
+    @property
+    def listed_finish(self) -> str:
+        """How a run ended, as a list shows it: 'damaged' for a row that is not all there."""
+        return "damaged" if self.damage else self.finish or ""
 
     def completion(self) -> Completion:
         """The run's summary as the engine reported it."""
@@ -114,9 +127,12 @@ class StoredRun:
 
     def summary_json(self) -> dict:
         """What `gptplay history --json` prints per run."""
+        when = None
+        if self.created is not None:
+            when = dt.datetime.fromtimestamp(self.created).astimezone().isoformat()
         return {
             "id": self.id,
-            "time": dt.datetime.fromtimestamp(self.created).astimezone().isoformat(),
+            "time": when,
             "command": self.command,
             "task": self.task,
             "model": self.model,
@@ -126,6 +142,7 @@ class StoredRun:
             "conversation": self.conversation,
             "prompt": self.prompt,
             "output": self.output,
+            **({"damaged": list(self.damage)} if self.damage else {}),
         }
 
     def to_json(self) -> dict:
@@ -169,7 +186,7 @@ def load(run_id: int, path: Path | None = None) -> StoredRun:
         raise HistoryError(
             f"there is no run {run_id} in the history.", hint="`gptplay history` lists the runs."
         )
-    return StoredRun.of(row)
+    return StoredRun.of(row).intact()
 
 
 def listing(filters: Filters, path: Path | None = None) -> list[StoredRun]:

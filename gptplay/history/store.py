@@ -108,6 +108,7 @@ def connect(path: Path | None = None, timeout: float = BUSY_TIMEOUT_S) -> sqlite
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        conn.text_factory = _text
     except (OSError, sqlite3.Error) as exc:
         raise HistoryError(f"{path}: cannot open the history database ({exc}).") from None
     try:
@@ -184,11 +185,14 @@ def insert(conn: sqlite3.Connection, record: dict) -> int:
 
 
 def _row(cursor: sqlite3.Cursor, row: Sequence) -> RunRow:
-    values = {d[0]: v for d, v in zip(cursor.description, row)}
-    for k in JSON_COLUMNS:
-        if k in values and isinstance(values[k], str):
-            values[k] = json.loads(values[k])
-    return RunRow(values)
+    """The row as stored: JSON columns still text (history.checked reads them)."""
+    return RunRow({d[0]: v for d, v in zip(cursor.description, row)})
+
+
+def _text(data: bytes) -> str:
+    """A TEXT value; bytes that are not UTF-8 (a byte flip) become surrogates, not an error
+    that ends the whole listing (history.checked marks the run)."""
+    return data.decode("utf-8", "surrogateescape")
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ class HistoryPane(Vertical):
         for r in found:
             table.add_row(
                 str(r.id), r.when[5:16], r.listed_command, r.task or "", str(r.n_tokens),
-                r.finish or "", _preview(r.output or r.prompt), key=str(r.id),
+                r.listed_finish, _preview(r.output or r.prompt), key=str(r.id),
             )  # fmt: skip
         detail = f"{len(found)} run(s) · Enter reopens one" if found else "no runs recorded"
         self.query_one("#history-detail", Static).update(Text(detail, "dim"))
