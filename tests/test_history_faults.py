@@ -228,3 +228,35 @@ def test_bytes_not_utf8_in_a_text_column_mark_the_row_and_the_rest_list():
     rows = {json.loads(x)["id"]: json.loads(x) for x in listed.stdout.splitlines()}
     assert rows[bad]["damaged"] == ["output is not UTF-8"] and "damaged" not in rows[good]
     assert invoke("history").exit_code == 0
+
+
+# ---- item 8: a database of another program or a newer gptplay ---------------------------
+
+FOREIGN = {
+    "negative": "PRAGMA user_version = -1",
+    "most-negative": "PRAGMA user_version = -2147483648",
+    "newer": "PRAGMA user_version = 3",
+    "largest": "PRAGMA user_version = 2147483647",
+    "tables-but-no-version": "CREATE TABLE notes (body TEXT); CREATE TABLE runs (x)",
+    "our-version-their-table": "CREATE TABLE runs (x); PRAGMA user_version = 2",
+}
+
+
+@pytest.mark.parametrize("case", FOREIGN)
+def test_a_database_gptplay_did_not_make_is_refused_untouched(case, tmp_path):
+    import sqlite3
+
+    from gptplay.history import store
+    from gptplay.history.record import write
+
+    path = store.db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sqlite3.connect(path).executescript(FOREIGN[case])
+    schema = sqlite3.connect(path).execute("SELECT * FROM sqlite_master").fetchall()
+    said: list[str] = []
+    assert write({"command": "complete", "prompt": "p"}, said.append) is None
+    assert len(said) == 1 and "made by " in said[0] and "another program" in said[0], said
+    assert sqlite3.connect(path).execute("SELECT * FROM sqlite_master").fetchall() == schema
+    listed = invoke("history")
+    assert listed.exit_code == 1 and "another program" in listed.error, listed.error
+    assert "\n" not in listed.error

@@ -11,6 +11,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from gptplay.errors import GptplayError
@@ -135,11 +136,7 @@ def _reason(exc: sqlite3.Error) -> str:
 
 def migrate(conn: sqlite3.Connection, target: int = VERSION) -> int:
     """Apply the migrations after the database's user_version, up to ``target``."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > VERSION:
-        raise sqlite3.DatabaseError(
-            f"the history database is version {version}, newer than this gptplay ({VERSION})"
-        )
+    version = _known_version(conn)
     while version < target:
         script = MIGRATIONS[version]
         conn.execute("BEGIN IMMEDIATE")
@@ -156,6 +153,60 @@ def migrate(conn: sqlite3.Connection, target: int = VERSION) -> int:
             raise
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     return version
+
+
+def _known_version(conn: sqlite3.Connection) -> int:
+    """The database's user_version, if it is one of ours; else sqlite3.DatabaseError.
+
+    A version below 0 or above VERSION, or version 0 over tables already there, is a file
+    another program (or a newer gptplay) made: no migration runs on it (MIGRATIONS[-1]
+    would run the last one on a database it was never meant for).
+    """
+    # One statement, one snapshot: another process may be creating the tables meanwhile.
+    version, tables = conn.execute(
+        "SELECT (SELECT user_version FROM pragma_user_version), (SELECT group_concat(name, ', ') "
+        "FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%')"
+    ).fetchone()
+    if version > VERSION:
+        raise sqlite3.DatabaseError(
+            f"the history database is version {version}, newer than this gptplay "
+            f"({VERSION}): made by a newer gptplay or by another program"
+        )
+    if version < 0:
+        raise sqlite3.DatabaseError(
+            f"the history database has version {version}, which no gptplay writes: "
+            "made by another program or a newer gptplay"
+        )
+    if version == 0 and tables:
+        raise sqlite3.DatabaseError(
+            f"the history database holds tables ({tables[:60]}) but no gptplay version: "
+            "made by another program"
+        )
+    if version > 0:
+        missing = _columns_at(version) - _columns(conn)
+        if missing:
+            raise sqlite3.DatabaseError(
+                f"the history database is version {version} but its runs table lacks "
+                f"{', '.join(sorted(missing)[:3])}: made by another program"
+            )
+    return version
+
+
+def _columns(conn: sqlite3.Connection) -> set[str]:
+    return {r[1] for r in conn.execute("PRAGMA table_info(runs)").fetchall()}
+
+
+@cache
+def _columns_at(version: int) -> frozenset[str]:
+    """The runs table's columns at ``version``: the migrations run in memory, once."""
+    scratch = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        for script in MIGRATIONS[:version]:
+            for statement in _statements(script):
+                scratch.execute(statement)
+        return frozenset(_columns(scratch))
+    finally:
+        scratch.close()
 
 
 def _statements(script: str) -> Iterator[str]:
