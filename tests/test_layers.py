@@ -71,3 +71,19 @@ def test_the_settings_circle_is_gone():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_package_is_listed_for_the_wheel():
+    """`pip install .` (the README's main command) ships only the packages pyproject lists."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(root).parts) for p in (root / "gptplay").rglob("__init__.py")
+    }
+    assert found - listed == set()
