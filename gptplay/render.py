@@ -83,20 +83,20 @@ def alternatives_table(events: list[TokenEvent] | tuple[TokenEvent, ...], k: int
     ``sampled``: the token's probability in the distribution it was drawn from.
     """
     sampled = any(e.sampled_logprob is not None for e in events)
+    constrained = any(e.constrained_logprob is not None for e in events)
     title = "Top alternatives" if k else "Tokens"
     table = Table(title=title, show_lines=False, header_style="bold")
     table.add_column("#", justify="right", style="dim")
     table.add_column("token")
     table.add_column("p", justify="right")
+    if constrained:
+        table.add_column("constrained", justify="right")
     if sampled:
         table.add_column("sampled", justify="right")
     for i in range(k):
         table.add_column(f"alt {i + 1}")
     for n, event in enumerate(e for e in events if e.id >= 0):
-        cells = [
-            Text(f"{visible(a.text)} {pct(a.logprob)}", style="bold" if a.id == event.id else "")
-            for a in event.top[:k]
-        ]
+        cells = [_alt_cell(a, event.id) for a in event.top[:k]]
         cells += [Text("")] * (k - len(cells))
         table.add_row(
             str(n + 1),
@@ -105,10 +105,21 @@ def alternatives_table(events: list[TokenEvent] | tuple[TokenEvent, ...], k: int
                 style=prob_style(event.logprob),
             ),
             pct(event.logprob),
+            *([pct(event.constrained_logprob)] if constrained else []),
             *([pct(event.sampled_logprob)] if sampled else []),
             *cells,
         )
+    if constrained:
+        table.caption = "p: the model's own; constrained: among the tokens the grammar allowed; "
+        table.caption += "struck out: an alternative the grammar refused"
     return table
+
+
+def _alt_cell(a, chosen: int) -> Text:
+    """An alternative and its probability; struck out where a grammar refused it."""
+    style = "bold" if a.id == chosen else "strike dim" if a.allowed is False else ""
+    mark = " ✗" if a.allowed is False else ""
+    return Text(f"{visible(a.text)} {pct(a.logprob)}{mark}", style=style)
 
 
 def plural(n: int, word: str) -> str:
@@ -135,9 +146,18 @@ def summary_line(c: Completion) -> Text:
     return Text(
         f"{plural(c.tokens, 'token')} · {c.tokens_per_s:.1f} tok/s · first token {ttft} · "
         f"prompt {plural(c.prompt_tokens, 'token')} · finish: {c.finish_reason} · seed {c.seed} · "
-        f"{c.model}",
+        f"{c.model}{_constraint_note(c)}",
         style="dim",
     )
+
+
+def _constraint_note(c: Completion) -> str:
+    """' · grammar: complete' (or incomplete, with how often it refused the model's draw)."""
+    if c.complete is None:
+        return ""
+    word = "complete" if c.complete else "incomplete (cut before the grammar's end)"
+    refused = f", refused {plural(c.refused, 'draw')}" if c.refused else ""
+    return f" · grammar: {word}{refused}"
 
 
 def scored_tokens_table(

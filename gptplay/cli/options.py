@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from gptplay.engine.base import Engine
 
 PANELS = {SAMPLING: "Sampling", MODEL: "Model"}
+PREFIX = "setting_"  # the settings' parameter names, apart from the command's own (eval's choices)
 ENGINE_LOADER = "gptplay.engine_loader"  # key in the click context's obj (tests inject here)
 
 __all__ = ["ENGINE_LOADER", "Flags", "VerboseOpt", "load", "settings_flags", "unescape"]
@@ -106,7 +107,7 @@ def settings_flags(*groups: str, exclude: tuple[str, ...] = ()):
         signature = inspect.signature(func, eval_str=True)
         kept = [p for p in signature.parameters.values() if p.name != "flags"]
         added = [
-            inspect.Parameter(s.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+            inspect.Parameter(PREFIX + s.name, inspect.Parameter.KEYWORD_ONLY, default=None,
                               annotation=_option(s))
             for s in chosen
         ]  # fmt: skip
@@ -117,7 +118,7 @@ def settings_flags(*groups: str, exclude: tuple[str, ...] = ()):
         @functools.wraps(func)
         def command(**kwargs):
             ctx = kwargs.pop("typer_context")
-            given = {s.name: kwargs.pop(s.name) for s in chosen}
+            given = {s.name: kwargs.pop(PREFIX + s.name) for s in chosen}
             obj = ctx.obj if isinstance(ctx.obj, dict) else {}
             return func(**kwargs, flags=Flags(_given(given), obj.get(ENGINE_LOADER)))
 
@@ -135,6 +136,12 @@ def _given(values: Mapping[str, object]) -> dict[str, object]:
     out = {k: v for k, v in values.items() if v is not None}
     if "stop" in out:
         out["stop"] = tuple(unescape(s) for s in out["stop"])  # type: ignore[union-attr]
+    if "choices" in out and len(out["choices"]) == 1:  # type: ignore[arg-type]
+        out["choices"] = tuple(c for c in out["choices"][0].split(","))  # type: ignore[index]
+    if "grammar" in out:
+        from gptplay.settings.gbnf import grammar_source
+
+        out["grammar"] = grammar_source(str(out["grammar"]))
     return out
 
 

@@ -35,12 +35,21 @@ def event_json(event: TokenEvent) -> dict:
         "bytes": event.bytes.hex(),
         "logprob": event.logprob,
         "top": [
-            {"id": a.id, "text": a.text, "bytes": a.bytes.hex(), "logprob": a.logprob}
+            _alt_json(a)
             for a in event.top
         ],
     }
+    if event.constrained_logprob is not None:
+        record["constrained_logprob"] = event.constrained_logprob
     if event.sampled_logprob is not None:
         record["sampled_logprob"] = event.sampled_logprob
+    return record
+
+
+def _alt_json(a) -> dict:
+    record = {"id": a.id, "text": a.text, "bytes": a.bytes.hex(), "logprob": a.logprob}
+    if a.allowed is not None:
+        record["allowed"] = a.allowed
     return record
 
 
@@ -59,6 +68,9 @@ def summary_json(c: Completion, settings: Mapping[str, object] | None = None) ->
         "model": c.model,
         "text": c.text,
     }
+    if c.complete is not None:
+        record["grammar_complete"] = c.complete
+        record["grammar_refused"] = c.refused
     if settings is not None:
         record["settings"] = {**settings, "seed": c.seed}
     return record

@@ -8,12 +8,13 @@ read in place, and the top-K, which the chain's top-k has usually sorted already
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Iterator
 
 from gptplay.engine.base import CancelCheck
 from gptplay.engine.decode import Utf8Stream
 from gptplay.engine.kvcache import KVCache
-from gptplay.engine.sampler import Candidates, SamplerChain
+from gptplay.engine.sampler import Candidates, GrammarGate, SamplerChain
 from gptplay.engine.types import Alternative, SamplingParams, TokenEvent
 
 
@@ -38,7 +39,9 @@ def events(
     budget = min(params.max_tokens, cache.n_ctx - len(ids))
     t0 = time.perf_counter()
     state["cached"] = cache.fill(ids)
-    chain = SamplerChain(lc, params, seed, cand, ids)
+    grammar = params.constraint()
+    gate = GrammarGate(lc, engine._vocab, grammar) if grammar is not None else None
+    chain = SamplerChain(lc, params, seed, cand, ids, gate)
     engine._watch.start()
     try:
         while True:
@@ -46,7 +49,7 @@ def events(
             token = chain.sample(logits)
             if state["first"] is None:
                 state["first"] = time.perf_counter() - t0
-            if is_end(token):
+            if token < 0 or is_end(token):
                 state["finish"] = "stop"
                 break
             state["count"] += 1
@@ -63,7 +66,11 @@ def events(
                 break
             cache.step(token)
             engine.note_rate()
+        if gate is not None:
+            ended = token < 0 or is_end(token)
+            state["complete"] = ended or chain.allows(int(lc.llama_vocab_eos(engine._vocab)))
     finally:
+        state["refused"] = chain.narrowings
         chain.close()
     tail = utf8.finish()
     if tail:
@@ -72,10 +79,14 @@ def events(
 
 def _with_probs(engine, event, chain, logits, top, probs, sampled) -> TokenEvent:
     """The event with its log-probability, alternatives and post-sampler distribution."""
-    logprob, alts, s_lp, s_top = None, (), None, ()
+    logprob, alts, s_lp, s_top, c_lp = None, (), None, (), None
     if probs:
         lp, pairs = engine._reader.read(logits, event.id, top, chain.sorted_top(top))
         logprob, alts = lp, _alts(engine, pairs)
+        if chain.gate is not None:
+            lse = float(logits[event.id]) - lp
+            c_lp, flags = chain.constrained(logits, lse, event.id, [a.id for a in alts])
+            alts = tuple(replace(a, allowed=f) for a, f in zip(alts, flags))
     if sampled:
         s_lp, pairs = chain.drawn_from(top)
         s_top = _alts(engine, pairs)
@@ -87,6 +98,7 @@ def _with_probs(engine, event, chain, logits, top, probs, sampled) -> TokenEvent
         top=alts,
         sampled_logprob=s_lp,
         sampled_top=s_top,
+        constrained_logprob=c_lp,
     )
 
 

@@ -219,6 +219,8 @@ class LlamaEngine:
                 text="".join(e.text for e in events),
                 events=tuple(events),
                 cached_tokens=state["cached"],
+                complete=state.get("complete"),
+                refused=state.get("refused", 0),
             )
 
         return Stream(run(), finish)

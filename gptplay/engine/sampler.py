@@ -19,6 +19,8 @@ from gptplay.engine.types import SamplingParams
 
 TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)], align=True)
 PENALTY_LAST_N = 64  # llama.cpp's default window for the repetition penalties
+CONSTRAINED_WIDTHS = (64, 4096)  # top tokens checked for the allowed mass before all of them
+CONSTRAINED_TOL = 1e-3  # relative error allowed in a constrained probability
 
 
 class Candidates:
@@ -56,13 +58,105 @@ def penalties_active(params: SamplingParams) -> bool:
     )
 
 
+class GrammarGate:
+    """llama.cpp's grammar sampler, asked about one token or narrowing the whole vocabulary.
+
+    Checking a single token is cheap; narrowing walks all 262,144 of Gemma's tokens through
+    the grammar (30-45 ms here, two decode steps), so the chain samples first and the gate
+    narrows only when the drawn token is one the grammar refuses, as llama.cpp's common
+    sampler does.
+    """
+
+    def __init__(self, lc, vocab, text: str) -> None:
+        from gptplay.errors import UsageError
+
+        self._lc = lc
+        with _quiet_stderr():  # llama.cpp's parser prints its errors there
+            sampler = lc.llama_sampler_init_grammar(vocab, text.encode("utf-8"), b"root")
+        if not sampler:
+            raise UsageError(
+                "llama.cpp did not accept the grammar.",
+                hint="check it against llama.cpp's GBNF (grammars/README.md in llama.cpp).",
+            )
+        self._sampler = sampler
+        self._few = np.zeros(64, TOKEN_DATA)
+
+    def allows(self, token: int) -> bool:
+        """Whether the grammar, where it stands, lets ``token`` come next."""
+        return bool(self.allowed_among(np.array([token], dtype=np.int32))[0])
+
+    def allowed_among(self, ids: np.ndarray) -> np.ndarray:
+        """Which of ``ids`` the grammar lets come next (one apply over just these tokens)."""
+        n = len(ids)
+        if n > len(self._few):
+            self._few = np.zeros(max(n, 2 * len(self._few)), TOKEN_DATA)
+        few = self._few[:n]
+        few["id"] = ids
+        few["logit"] = 0.0
+        array = self._lc.llama_token_data_array(
+            data=few.ctypes.data_as(self._lc.llama_token_data_p), size=n, selected=-1,
+            sorted=False,
+        )  # fmt: skip
+        self._lc.llama_sampler_apply(self._sampler, ctypes.byref(array))
+        return np.isfinite(few["logit"])
+
+    def narrow(self, cand: Candidates) -> bool:
+        """Set every token the grammar refuses to -inf; False when it allows none at all."""
+        self._lc.llama_sampler_apply(self._sampler, cand.ref)
+        return bool(np.isfinite(cand.logits[: cand.array.size]).any())
+
+    def accept(self, token: int) -> None:
+        self._lc.llama_sampler_accept(self._sampler, token)
+
+    def close(self) -> None:
+        if self._sampler is not None:
+            self._lc.llama_sampler_free(self._sampler)
+            self._sampler = None
+
+
+class _quiet_stderr:
+    """File descriptor 2 pointed at /dev/null for a moment (C code printing there)."""
+
+    def __enter__(self):
+        import os
+        import sys
+
+        try:
+            sys.stderr.flush()
+            self._saved = os.dup(2)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 2)
+            os.close(null)
+        except OSError:
+            self._saved = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import os
+
+        if self._saved is not None:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+
+
 class SamplerChain:
     """One generation's sampler chain: build it, ``sample`` each step, then ``close``."""
 
     def __init__(
-        self, lc, params: SamplingParams, seed: int, candidates: Candidates, history: list[int]
+        self,
+        lc,
+        params: SamplingParams,
+        seed: int,
+        candidates: Candidates,
+        history: list[int],
+        gate: GrammarGate | None = None,
     ) -> None:
         self._lc = lc
+        self.gate = gate
+        self.narrowed: np.ndarray | None = None  # after a refusal: the allowed logits, by id
+        self.narrowings = 0  # draws the grammar refused
+        self._pending: int | None = None  # drawn, not yet handed to the grammar
+        self._every: Candidates | None = None  # scratch for the constrained distribution
         self.cand = candidates
         self.greedy = params.temperature <= 0
         self.penalties = penalties_active(params)
@@ -94,14 +188,90 @@ class SamplerChain:
         self.token = -1
 
     def sample(self, logits: np.ndarray) -> int:
-        """Draw the next token from the last position's logits (read in place, not kept)."""
+        """Draw the next token from the last position's logits (read in place, not kept).
+
+        With a grammar, the draw is checked against it; only a refused token costs the
+        grammar's pass over the whole vocabulary and a second draw from what it allows.
+        The grammar takes the token at the next ``sample`` (or ``settle``), so that
+        ``constrained`` can still ask it about this position.
+        """
+        self.settle()
         cand = self.cand
         cand.fill(logits)
         self._lc.llama_sampler_apply(self._chain, cand.ref)
         token = int(cand.ids[cand.array.selected])
+        gate = self.gate
+        self.narrowed = None
+        if gate is not None and not gate.allows(token):
+            self.narrowings += 1
+            cand.fill(logits)
+            if not gate.narrow(cand):
+                self.token = -1
+                return -1  # the grammar allows nothing at all: the caller ends the run
+            self.narrowed = cand.logits.copy()  # by id: -inf where the grammar refuses
+            self._lc.llama_sampler_apply(self._chain, cand.ref)
+            token = int(cand.ids[cand.array.selected])
         self._lc.llama_sampler_accept(self._chain, token)
+        if gate is not None:
+            self._pending = token
         self.token = token
         return token
+
+    def settle(self) -> None:
+        """Hand the grammar the last token drawn (done by the next ``sample`` anyway)."""
+        if self._pending is not None and self.gate is not None:
+            self.gate.accept(self._pending)
+        self._pending = None
+
+    def allows(self, token: int) -> bool:
+        """Whether the grammar, after every token drawn so far, lets ``token`` come next."""
+        self.settle()
+        return self.gate is None or self.gate.allows(token)
+
+    def constrained(
+        self, logits: np.ndarray, lse: float, token: int, alt_ids: list[int]
+    ) -> tuple[float, tuple[bool, ...]]:
+        """The drawn token's log-probability among what the grammar allows, and which
+        of ``alt_ids`` it allows: the softmax of the raw logits over the allowed tokens.
+
+        After a refusal the full pass gave the exact allowed set. Otherwise the allowed
+        mass is summed over the most likely tokens, widening (64, 4096, all) until the
+        mass left outside is under CONSTRAINED_TOL of the allowed mass; the result is
+        then within that relative error and the whole-vocabulary pass is rarely paid.
+        """
+        gate = self.gate
+        assert gate is not None
+        if self.narrowed is not None:
+            allowed_logits = self.narrowed
+            return (
+                float(logits[token]) - _logsumexp(allowed_logits),
+                tuple(bool(np.isfinite(allowed_logits[i])) for i in alt_ids),
+            )
+        from gptplay.engine.probs import LogitReader
+
+        for n in CONSTRAINED_WIDTHS:
+            if n >= len(logits):
+                break
+            ids = LogitReader.top_ids(logits, n)
+            ok = gate.allowed_among(ids.astype(np.int32))
+            p = np.exp(logits[ids].astype(np.float64) - lse)
+            inside, allowed = float(p.sum()), float(p[ok].sum())
+            if allowed > 0 and 1.0 - inside <= CONSTRAINED_TOL * allowed:
+                flags = dict(zip(ids.tolist(), ok.tolist()))
+                return (
+                    float(logits[token]) - lse - math.log(allowed),
+                    tuple(bool(flags[i]) if i in flags else gate.allows(i) for i in alt_ids),
+                )
+        every = self._every
+        if every is None:
+            every = self._every = Candidates(self._lc, len(logits))
+        every.fill(logits)
+        gate.narrow(every)
+        allowed_logits = every.logits
+        return (
+            float(logits[token]) - _logsumexp(allowed_logits),
+            tuple(bool(np.isfinite(allowed_logits[i])) for i in alt_ids),
+        )
 
     def sorted_top(self, k: int) -> np.ndarray | None:
         """The k most likely tokens by raw logit, if the chain's top-k already sorted them.
@@ -110,7 +280,7 @@ class SamplerChain:
         top-k leaves its candidates sorted at the front of the buffer, and the samplers
         after it only shorten the array or rescale logits, never reorder it.
         """
-        if self.greedy or self.penalties or self.top_k < k:
+        if self.greedy or self.penalties or self.top_k < k or self.narrowed is not None:
             return None
         return self.cand.ids[:k].copy()
 
@@ -133,9 +303,20 @@ class SamplerChain:
         return _log(float(p[sel])), pairs
 
     def close(self) -> None:
+        if self.gate is not None:
+            self.gate.close()
+            self.gate = None
         if self._chain is not None:
             self._lc.llama_sampler_free(self._chain)
             self._chain = None
+
+
+def _logsumexp(logits: np.ndarray) -> float:
+    """log(sum(exp)) over the finite logits (-inf where the grammar refused)."""
+    m = float(logits.max())
+    if not math.isfinite(m):
+        return -math.inf
+    return m + math.log(float(np.exp(logits.astype(np.float64) - m).sum()))
 
 
 def _log(p: float) -> float:

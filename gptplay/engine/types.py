@@ -26,6 +26,7 @@ class Alternative:
     id: int
     bytes: bytes
     logprob: float
+    allowed: bool | None = None  # under a grammar: whether it could have come next
 
     @property
     def text(self) -> str:
@@ -52,6 +53,8 @@ class TokenEvent:
     top: tuple[Alternative, ...] = ()
     sampled_logprob: float | None = None
     sampled_top: tuple[Alternative, ...] = ()
+    # under a grammar (or choices, a schema): the probability among the tokens it allowed
+    constrained_logprob: float | None = None
 
     @property
     def prob(self) -> float | None:
@@ -98,6 +101,9 @@ class Completion:
     text: str = ""
     events: tuple[TokenEvent, ...] = field(default=(), repr=False)
     cached_tokens: int = 0  # prompt tokens taken from the KV cache instead of evaluated
+    # under a grammar: whether the output is a whole sentence of it (None: no grammar)
+    complete: bool | None = None
+    refused: int = 0  # draws the grammar refused (and drew again from what it allowed)
 
     @property
     def tokens_per_s(self) -> float:

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from gptplay.errors import UsageError
 from gptplay.library import template as tpl
 from gptplay.library.errors import PromptError
 from gptplay.library.locate import locate, positions
@@ -337,11 +338,23 @@ def _params(c: _Checker, raw: Any) -> dict[str, int | float]:
             c.error(("params", key), f"unknown parameter '{key}' (known: {', '.join(PARAM_NAMES)})")
             continue
         try:
+            if key == "grammar" and isinstance(value, str):
+                value = _grammar_file(c, value)
             out[key] = validate(key, value)
         except SettingError as exc:
             shown = _kind(value) if not exc.out_of_range else None
             c.error(("params", key), exc.describe(f"parameter '{key}'", shown))
+        except UsageError as exc:  # a grammar file that cannot be read
+            c.error(("params", key), exc.message, hint=exc.hint)
     return out
+
+
+def _grammar_file(c: _Checker, value: str) -> str:
+    """[params] grammar: the text, or a .gbnf file beside the prompt file."""
+    from gptplay.settings.gbnf import grammar_source
+
+    base = Path(c.source).parent if c.source else None
+    return grammar_source(value, base)
 
 
 def _examples(c: _Checker, raw: Any, fields: list[str], answer: str | None, labels: tuple):

@@ -24,13 +24,23 @@ TYPE_NAMES = {
 class SettingError(UsageError):
     """A value a setting does not take; ``describe`` words it for one place."""
 
-    def __init__(self, setting: Setting, value: object, reason: str, out_of_range: bool) -> None:
+    def __init__(
+        self,
+        setting: Setting,
+        value: object,
+        reason: str,
+        out_of_range: bool,
+        problem: str | None = None,
+    ) -> None:
         self.setting, self.value, self.reason = setting, value, reason
         self.out_of_range = out_of_range
+        self.problem = problem  # what is wrong inside a value (a grammar's syntax error)
         super().__init__(self.describe(setting.name))
 
     def describe(self, label: str, shown: str | None = None, sep: str = " = ") -> str:
         """``label = value is out of range: rule`` or ``label must be a number, not 'x'``."""
+        if self.problem is not None:
+            return f"{label}: {self.problem}"
         shown = shown if shown is not None else _show(self.value)
         if self.out_of_range:
             return f"{label}{sep}{shown} is out of range: {self.reason}"
@@ -54,10 +64,19 @@ def validate(name: str, value: object) -> object:
         ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) and v for v in value)
         if not ok:
             raise SettingError(s, value, TYPE_NAMES[tuple], False)
+        if name == "choices":
+            _check_choices(s, tuple(value))
         return tuple(value)
     if s.kind is str:
         if not isinstance(value, str) or not value.strip():
             raise SettingError(s, value, TYPE_NAMES[str], False)
+        if name == "grammar":
+            from gptplay.settings.gbnf import GrammarSyntaxError, check_gbnf
+
+            try:
+                check_gbnf(value)
+            except GrammarSyntaxError as exc:
+                raise SettingError(s, value, "", False, problem=str(exc)) from None
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SettingError(s, value, TYPE_NAMES[s.kind], False)
@@ -66,6 +85,15 @@ def validate(name: str, value: object) -> object:
     if not in_range(s, value):
         raise SettingError(s, value, s.rule(), True)
     return float(value) if s.kind is float else value
+
+
+def _check_choices(s: Setting, choices: tuple[str, ...]) -> None:
+    """No choice twice (an empty list is no constraint, the default)."""
+    seen: set[str] = set()
+    for c in choices:
+        if c in seen:
+            raise SettingError(s, choices, "", False, problem=f"{c!r} is given twice")
+        seen.add(c)
 
 
 def in_range(s: Setting, value: float) -> bool:

@@ -17,6 +17,7 @@ from gptplay.settings.sampling import SamplingParams
 from gptplay.settings.schema import (
     BY_NAME,
     CONFIG,
+    CONSTRAINTS,
     DEFAULTS,
     FLAG,
     MODEL_NAMES,
@@ -117,7 +118,23 @@ def resolve(layers: Iterable[Layer | None], base: Resolved | None = None) -> Res
                     exc.message = f"{layer.origin(name)}: {exc.describe(name)}"
                 raise
             origins[name] = layer.origin(name)
+        _one_constraint(layer, values, origins)
     return Resolved(MappingProxyType(values), MappingProxyType(origins))
+
+
+def _one_constraint(layer: Layer, values: dict, origins: dict) -> None:
+    """A layer that sets one constraint (grammar, choices) replaces a lower layer's other."""
+    given = [n for n in CONSTRAINTS if layer.values.get(n) not in (None, ())]
+    if len(given) > 1:
+        a, b = (BY_NAME[n].flag if layer.kind == FLAG else n for n in given[:2])
+        raise UsageError(
+            f"{a} and {b} cannot be combined ({layer.source or layer.kind}).",
+            hint=f"keep one: {BY_NAME['choices'].flag} A,B is the grammar root ::= \"A\" | \"B\".",
+        )
+    for name in CONSTRAINTS if given else ():
+        if name not in given and values[name] not in (None, ()):
+            values[name] = DEFAULTS[name]
+            origins[name] = f"replaced by {given[0]} ({layer.origin(given[0])})"
 
 
 def prompt_layer(

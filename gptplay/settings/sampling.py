@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gptplay.errors import UsageError
 from gptplay.settings.check import SettingError, validate
 from gptplay.settings.schema import DEFAULTS, SAMPLING_NAMES, setting
 
@@ -22,6 +23,21 @@ class SamplingParams:
     max_tokens: int = DEFAULTS["max_tokens"]
     stop: tuple[str, ...] = DEFAULTS["stop"]
     seed: int | None = DEFAULTS["seed"]
+    grammar: str | None = DEFAULTS["grammar"]  # GBNF text
+    choices: tuple[str, ...] = DEFAULTS["choices"]
+
+    def constraint(self) -> str | None:
+        """The GBNF grammar the output must match (from grammar or choices), or None."""
+        if self.grammar is not None and self.choices:
+            raise UsageError(
+                "--grammar and --choice cannot be combined.",
+                hint="keep one: --choice A,B is the grammar root ::= \"A\" | \"B\".",
+            )
+        if self.choices:
+            from gptplay.settings.gbnf import choices_grammar
+
+            return choices_grammar(self.choices)
+        return self.grammar
 
     def validate(self) -> None:
         """Raise UsageError naming the option (``--top-p``) whose value is out of range."""

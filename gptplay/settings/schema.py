@@ -64,6 +64,7 @@ class Setting:
     where: frozenset[str] = EVERYWHERE
     label: str = ""  # a short name for the TUI's parameter fields (default: the name)
     example: object = None  # shown in config.toml's template where the default is None or ()
+    flag_name: str = ""  # the flag, where it is not --NAME (choices: --choice)
 
     @property
     def field_label(self) -> str:
@@ -71,7 +72,7 @@ class Setting:
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return self.flag_name or "--" + self.name.replace("_", "-")
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -129,6 +130,12 @@ SETTINGS: tuple[Setting, ...] = (
             example=("\n\n",)),
     Setting("seed", int, None, "Random seed (default: a fresh one, reported so the run can be "
             "repeated).", SAMPLING, 0, SEED_LIMIT, high_open=True, optional=True, example=42),
+    Setting("grammar", str, None, "Constrain the output to a GBNF grammar (llama.cpp's): a .gbnf "
+            "file or the grammar's text.", SAMPLING, optional=True,
+            where=frozenset({CONFIG, PROMPT, FLAG}), example='root ::= "yes" | "no"'),
+    Setting("choices", tuple, (), "The output is exactly one of these strings (one value is split "
+            "at commas; or repeat the flag).", SAMPLING, flag_name="--choice",
+            where=frozenset({CONFIG, PROMPT, FLAG}), example=("positive", "negative")),
     Setting("model", str, "default", "A .gguf path, 'default' (embedded Gemma 3 270M), an alias "
             "from config.toml, OWNER/REPO[:QUANT] on the Hugging Face Hub, or a server's "
             "http://HOST:PORT.", MODEL,
@@ -146,6 +153,8 @@ BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 SAMPLING_NAMES: tuple[str, ...] = tuple(s.name for s in SETTINGS if s.group == SAMPLING)
 MODEL_NAMES: tuple[str, ...] = tuple(s.name for s in SETTINGS if s.group == MODEL)
 DEFAULTS: dict[str, object] = {s.name: s.default for s in SETTINGS}
+# Settings that each constrain the output on their own: a layer setting one replaces the rest.
+CONSTRAINTS: tuple[str, ...] = ("grammar", "choices")
 
 
 def setting(name: str) -> Setting:
