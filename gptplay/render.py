@@ -110,8 +110,8 @@ def alternatives_table(events: list[TokenEvent] | tuple[TokenEvent, ...], k: int
             *cells,
         )
     if constrained:
-        table.caption = "p: the model's own; constrained: among the tokens the grammar allowed; "
-        table.caption += "struck out: an alternative the grammar refused"
+        table.caption = "p: the model's own; constrained: after the grammar and logit bias, "
+        table.caption += "among the tokens they allow; ✗: an alternative they ruled out"
     return table
 
 
@@ -152,12 +152,16 @@ def summary_line(c: Completion) -> Text:
 
 
 def _constraint_note(c: Completion) -> str:
-    """' · grammar: complete' (or incomplete, with how often it refused the model's draw)."""
+    """' · grammar: complete' (or incomplete, with how often it refused the model's draw),
+    and under a JSON schema whether the text validates against it."""
     if c.complete is None:
         return ""
     word = "complete" if c.complete else "incomplete (cut before the grammar's end)"
     refused = f", refused {plural(c.refused, 'draw')}" if c.refused else ""
-    return f" · grammar: {word}{refused}"
+    note = f" · grammar: {word}{refused}"
+    if c.schema_valid is not None:
+        note += " · JSON: valid" if c.schema_valid else f" · JSON: invalid ({c.schema_problem})"
+    return note
 
 
 def scored_tokens_table(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gptplay.errors import UsageError
 from gptplay.settings import SETTINGS, Layer, Resolved, Setting, resolve, stack
 from gptplay.settings.check import unescape
 from gptplay.settings.layers import DEFAULT
@@ -34,6 +35,16 @@ __all__ = ["ENGINE_LOADER", "Flags", "VerboseOpt", "load", "settings_flags", "un
 
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", help="Show llama.cpp's own log.", rich_help_panel="Model")
+]
+
+JsonObjectOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json-object",
+        help="The output is one JSON object (--json-schema '{\"type\": \"object\"}'); "
+        "not --json, which prints the run as JSON Lines.",
+        rich_help_panel="Sampling",
+    ),
 ]
 
 Notify = Callable[[str, bool], None]
@@ -68,7 +79,14 @@ class Flags:
         return resolve(stack(defaults, config_layer(config), prompt, self.layer()))
 
     def load(self, settings: Resolved, *, verbose: bool = False, notify: Notify | None = None):
-        """The model the resolved settings name, through the injected loader if there is one."""
+        """The model the resolved settings name, through the injected loader if there is one.
+
+        The output constraint is turned into its grammar first, so a schema the converter
+        does not take fails before the model loads.
+        """
+        from gptplay.engine.grammars import output_grammar
+
+        output_grammar(settings.sampling())
         return (self.loader or load)(settings, verbose=verbose, notify=notify)
 
 
@@ -111,6 +129,9 @@ def settings_flags(*groups: str, exclude: tuple[str, ...] = ()):
                               annotation=_option(s))
             for s in chosen
         ]  # fmt: skip
+        if any(s.name == "json_schema" for s in chosen):
+            added.append(inspect.Parameter(PREFIX + "json_object", inspect.Parameter.KEYWORD_ONLY,
+                                           default=False, annotation=JsonObjectOpt))
         context = inspect.Parameter(
             "typer_context", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context
         )
@@ -119,6 +140,7 @@ def settings_flags(*groups: str, exclude: tuple[str, ...] = ()):
         def command(**kwargs):
             ctx = kwargs.pop("typer_context")
             given = {s.name: kwargs.pop(PREFIX + s.name) for s in chosen}
+            given["json_object"] = kwargs.pop(PREFIX + "json_object", False)
             obj = ctx.obj if isinstance(ctx.obj, dict) else {}
             return func(**kwargs, flags=Flags(_given(given), obj.get(ENGINE_LOADER)))
 
@@ -142,6 +164,17 @@ def _given(values: Mapping[str, object]) -> dict[str, object]:
         from gptplay.settings.gbnf import grammar_source
 
         out["grammar"] = grammar_source(str(out["grammar"]))
+    if out.pop("json_object", False):
+        from gptplay.settings.json_schema import ANY_OBJECT
+
+        if "json_schema" in out:
+            raise UsageError("--json-object and --json-schema cannot be combined.",
+                             hint="--json-object is --json-schema '{\"type\": \"object\"}'.")
+        out["json_schema"] = ANY_OBJECT
+    if "json_schema" in out:
+        from gptplay.settings.json_schema import schema_source
+
+        out["json_schema"] = schema_source(str(out["json_schema"]))
     return out
 
 

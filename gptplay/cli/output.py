@@ -34,10 +34,7 @@ def event_json(event: TokenEvent) -> dict:
         "text": event.text,
         "bytes": event.bytes.hex(),
         "logprob": event.logprob,
-        "top": [
-            _alt_json(a)
-            for a in event.top
-        ],
+        "top": [_alt_json(a) for a in event.top],
     }
     if event.constrained_logprob is not None:
         record["constrained_logprob"] = event.constrained_logprob
@@ -71,6 +68,10 @@ def summary_json(c: Completion, settings: Mapping[str, object] | None = None) ->
     if c.complete is not None:
         record["grammar_complete"] = c.complete
         record["grammar_refused"] = c.refused
+    if c.schema_valid is not None:
+        record["schema_valid"] = c.schema_valid
+        if not c.schema_valid:
+            record["schema_problem"] = c.schema_problem
     if settings is not None:
         record["settings"] = {**settings, "seed": c.seed}
     return record

@@ -21,16 +21,33 @@ CancelCheck = Callable[[], bool]
 class Stream:
     """An iterable of TokenEvents; ``completion`` holds the summary once it is exhausted."""
 
-    def __init__(self, events: Iterator[TokenEvent], finish: Callable[[], Completion]) -> None:
+    def __init__(
+        self,
+        events: Iterator[TokenEvent],
+        finish: Callable[[], Completion],
+        schema: str | None = None,
+    ) -> None:
         self._events = events
         self._finish = finish
+        self._schema = schema  # a JSON schema the text is checked against at the end
         self.completion: Completion | None = None
 
     def __iter__(self) -> Iterator[TokenEvent]:
         try:
             yield from self._events
         finally:
-            self.completion = self._finish()
+            self.completion = self._judged(self._finish())
+
+    def _judged(self, c: Completion) -> Completion:
+        """The completion with its JSON schema verdict, where a schema constrained it."""
+        if self._schema is None:
+            return c
+        from dataclasses import replace
+
+        from gptplay.settings.json_schema import verdict
+
+        valid, why = verdict(c.text, self._schema)
+        return replace(c, schema_valid=valid, schema_problem="" if valid else why)
 
     def run(self) -> Completion:
         """Consume the whole stream and return its summary."""

@@ -84,6 +84,12 @@ class FakeEngine:
     def detokenize(self, ids: list[int]) -> bytes:
         return b"".join(self.piece(t) for t in ids if t != 0)
 
+    def logit_bias(self, entries: tuple[str, ...]) -> list[tuple[int, float]]:
+        """Resolved as the real engine does, on the fake's byte vocabulary (258 ids)."""
+        from gptplay.engine.grammars import resolve_bias
+
+        return resolve_bias(entries, 258, self.tokenize, self.piece)
+
     def chat_info(self) -> ChatInfo:
         return ChatInfo(self.chat_template, "<bos>", "<eos>")
 
@@ -137,6 +143,8 @@ class FakeEngine:
         ids = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         if len(ids) >= self.n_ctx:
             raise ContextOverflowError(len(ids), self.n_ctx)
+        if params.logit_bias:  # refused here as the real engine refuses it
+            self.logit_bias(params.logit_bias)
         previous = self._cache
         self._cache = ids
         cached = next((i for i, (a, b) in enumerate(zip(previous, ids[:-1])) if a != b), None)
@@ -197,7 +205,7 @@ class FakeEngine:
                 cached,
             )
 
-        return Stream(run(), finish)
+        return Stream(run(), finish, params.json_schema)
 
     def score_tokens(
         self, context: list[int], continuation: list[int], *, top: int = 0

@@ -8,11 +8,12 @@ read in place, and the top-K, which the chain's top-k has usually sorted already
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 
 from gptplay.engine.base import CancelCheck
 from gptplay.engine.decode import Utf8Stream
+from gptplay.engine.grammars import output_grammar
 from gptplay.engine.kvcache import KVCache
 from gptplay.engine.sampler import Candidates, GrammarGate, SamplerChain
 from gptplay.engine.types import Alternative, SamplingParams, TokenEvent
@@ -37,11 +38,12 @@ def events(
     is_end = engine.is_end
     utf8 = Utf8Stream()
     budget = min(params.max_tokens, cache.n_ctx - len(ids))
+    bias = engine.logit_bias(params.logit_bias) if params.logit_bias else None
+    grammar = output_grammar(params)
     t0 = time.perf_counter()
     state["cached"] = cache.fill(ids)
-    grammar = params.constraint()
     gate = GrammarGate(lc, engine._vocab, grammar) if grammar is not None else None
-    chain = SamplerChain(lc, params, seed, cand, ids, gate)
+    chain = SamplerChain(lc, params, seed, cand, ids, gate, bias)
     engine._watch.start()
     try:
         while True:
@@ -83,7 +85,7 @@ def _with_probs(engine, event, chain, logits, top, probs, sampled) -> TokenEvent
     if probs:
         lp, pairs = engine._reader.read(logits, event.id, top, chain.sorted_top(top))
         logprob, alts = lp, _alts(engine, pairs)
-        if chain.gate is not None:
+        if chain.steered:
             lse = float(logits[event.id]) - lp
             c_lp, flags = chain.constrained(logits, lse, event.id, [a.id for a in alts])
             alts = tuple(replace(a, allowed=f) for a, f in zip(alts, flags))

@@ -16,6 +16,7 @@ from pathlib import Path
 from gptplay.engine import generate, scoring
 from gptplay.engine.base import CancelCheck, Stream
 from gptplay.engine.gguf_check import check_gguf
+from gptplay.engine.grammars import resolve_bias
 from gptplay.engine.kvcache import KVCache
 from gptplay.engine.loader import load, meta
 from gptplay.engine.offload import Offload, gpu_offload_supported, plan
@@ -115,6 +116,10 @@ class LlamaEngine:
             if got >= 0:
                 return list(buf[:got])
             n = -got
+
+    def logit_bias(self, entries: tuple[str, ...]) -> list[tuple[int, float]]:
+        """--logit-bias entries as (token id, bias); a text must be exactly one token."""
+        return resolve_bias(entries, self.n_vocab, self.tokenize, self.piece)
 
     def piece(self, token: int) -> bytes:
         """The raw bytes of one token (control tokens as their text, e.g. ``<eos>``)."""
@@ -223,7 +228,7 @@ class LlamaEngine:
                 refused=state.get("refused", 0),
             )
 
-        return Stream(run(), finish)
+        return Stream(run(), finish, params.json_schema)
 
     def note_rate(self) -> None:
         """Called after each generated token's decode: the rate watch times the steps."""

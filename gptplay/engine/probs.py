@@ -33,8 +33,11 @@ class LogitReader:
         return m + math.log(float(self._scratch.sum()))
 
     @staticmethod
-    def top_ids(logits: np.ndarray, k: int, m: float | None = None) -> np.ndarray:
-        """The ids of the k largest logits, largest first (ties: the lower id first)."""
+    def top_ids(
+        logits: np.ndarray, k: int, m: float | None = None, ordered: bool = True
+    ) -> np.ndarray:
+        """The ids of the k largest logits, largest first (ties: the lower id first);
+        ``ordered=False``: the same set in no particular order (no sort)."""
         k = min(k, logits.shape[0])
         if k <= 0:
             return np.empty(0, dtype=np.intp)
@@ -50,6 +53,8 @@ class LogitReader:
         if idx.size > 64 * k:
             idx = idx[np.argpartition(logits[idx], -k)[-k:]]
             idx.sort()
+        if not ordered:
+            return idx if idx.size == k else idx[np.argpartition(logits[idx], -k)[-k:]]
         return idx[np.argsort(-logits[idx], kind="stable")][:k]
 
     def read(

@@ -19,7 +19,8 @@ from gptplay.engine.types import SamplingParams
 
 TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)], align=True)
 PENALTY_LAST_N = 64  # llama.cpp's default window for the repetition penalties
-CONSTRAINED_WIDTHS = (64, 4096)  # top tokens checked for the allowed mass before all of them
+CONSTRAINED_WIDTHS = (64, 4096, 32768)  # top tokens checked for the allowed mass before all
+REDRAW_WIDTHS = (4096, 32768)  # top tokens a refused draw is drawn again from, before all
 CONSTRAINED_TOL = 1e-3  # relative error allowed in a constrained probability
 
 
@@ -46,6 +47,15 @@ class Candidates:
         np.copyto(self.ids, self._all_ids)
         np.copyto(self.logits, logits)
         self.array.size = self.n_vocab
+        self.array.selected = -1
+        self.array.sorted = False
+
+    def fill_some(self, ids: np.ndarray, logits: np.ndarray) -> None:
+        """Only these tokens, in this order (a grammar's allowed few)."""
+        n = len(ids)
+        self.ids[:n] = ids
+        self.logits[:n] = logits
+        self.array.size = n
         self.array.selected = -1
         self.array.sorted = False
 
@@ -150,11 +160,18 @@ class SamplerChain:
         candidates: Candidates,
         history: list[int],
         gate: GrammarGate | None = None,
+        bias: list[tuple[int, float]] | None = None,
     ) -> None:
         self._lc = lc
         self.gate = gate
+        # logit bias by token id (-inf bans): llama.cpp's sampler applies it in the chain;
+        # these arrays give the probabilities it leads to
+        self.bias = dict(bias or ())
+        self._bias_ids = np.array(list(self.bias), dtype=np.int64)
+        self._bias_vals = np.array(list(self.bias.values()), dtype=np.float64)
         self.narrowed: np.ndarray | None = None  # after a refusal: the allowed logits, by id
         self.narrowings = 0  # draws the grammar refused
+        self.redrawn = False  # this step's draw was refused and drawn again
         self._pending: int | None = None  # drawn, not yet handed to the grammar
         self._every: Candidates | None = None  # scratch for the constrained distribution
         self.cand = candidates
@@ -164,6 +181,11 @@ class SamplerChain:
         chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
         self._chain = chain
         add = lambda s: lc.llama_sampler_chain_add(chain, s)  # noqa: E731
+        if self.bias:  # first, as in llama.cpp's common sampler: every later one sees it
+            entries = (lc.llama_logit_bias * len(self.bias))(
+                *(lc.llama_logit_bias(t, b) for t, b in self.bias.items())
+            )
+            add(lc.llama_sampler_init_logit_bias(candidates.n_vocab, len(self.bias), entries))
         if self.penalties:
             add(
                 lc.llama_sampler_init_penalties(
@@ -190,10 +212,10 @@ class SamplerChain:
     def sample(self, logits: np.ndarray) -> int:
         """Draw the next token from the last position's logits (read in place, not kept).
 
-        With a grammar, the draw is checked against it; only a refused token costs the
-        grammar's pass over the whole vocabulary and a second draw from what it allows.
-        The grammar takes the token at the next ``sample`` (or ``settle``), so that
-        ``constrained`` can still ask it about this position.
+        With a grammar, the draw is checked against it; only a refused token costs a
+        second draw from what the grammar allows (``_redraw``). The grammar takes the
+        token at the next ``sample`` (or ``settle``), so that ``constrained`` can still
+        ask it about this position.
         """
         self.settle()
         cand = self.cand
@@ -202,20 +224,57 @@ class SamplerChain:
         token = int(cand.ids[cand.array.selected])
         gate = self.gate
         self.narrowed = None
+        self.redrawn = False
         if gate is not None and not gate.allows(token):
             self.narrowings += 1
-            cand.fill(logits)
-            if not gate.narrow(cand):
+            self.redrawn = True
+            token = self._redraw(logits)
+            if token < 0:
                 self.token = -1
                 return -1  # the grammar allows nothing at all: the caller ends the run
-            self.narrowed = cand.logits.copy()  # by id: -inf where the grammar refuses
-            self._lc.llama_sampler_apply(self._chain, cand.ref)
-            token = int(cand.ids[cand.array.selected])
         self._lc.llama_sampler_accept(self._chain, token)
         if gate is not None:
             self._pending = token
         self.token = token
         return token
+
+    def _redraw(self, logits: np.ndarray) -> int:
+        """Draw again from only the tokens the grammar allows; -1 when it allows none.
+
+        The chain needs only the best allowed tokens: greedy the first, top-k the first k.
+        So the grammar is run over the most likely 4,096 (then 32,768) tokens first, and
+        the chain draws from those when they hold enough allowed ones: the same draw as
+        from the whole narrowed vocabulary, at a fraction of the grammar's pass over all
+        262,144 tokens. Penalties can lift a token from below the cut (a negative one) and
+        top-k off (0) needs every allowed token, so those take the whole pass.
+        """
+        from gptplay.engine.probs import LogitReader
+
+        gate, cand = self.gate, self.cand
+        assert gate is not None
+        need = 1 if self.greedy else self.top_k
+        if need > 0 and not self.penalties:
+            ranked = logits
+            if self.bias:  # the chain sees biased logits: rank by them
+                ranked = logits.copy()
+                ranked[self._bias_ids] += self._bias_vals
+            for n in REDRAW_WIDTHS:
+                if n >= cand.n_vocab:
+                    break
+                ids = LogitReader.top_ids(ranked, n, ordered=False).astype(np.int32)
+                ok = gate.allowed_among(ids)
+                if int(ok.sum()) >= need:
+                    cand.fill_some(ids[ok], logits[ids[ok]])
+                    self._lc.llama_sampler_apply(self._chain, cand.ref)
+                    return int(cand.ids[cand.array.selected])
+        cand.fill(logits)
+        if not gate.narrow(cand):
+            return -1
+        self.narrowed = cand.logits.copy()  # by id: -inf where the grammar refuses
+        if self.bias:
+            self.narrowed[self._bias_ids] += self._bias_vals
+        self._lc.llama_sampler_apply(self._chain, cand.ref)
+        return int(cand.ids[cand.array.selected])
 
     def settle(self) -> None:
         """Hand the grammar the last token drawn (done by the next ``sample`` anyway)."""
@@ -228,18 +287,32 @@ class SamplerChain:
         self.settle()
         return self.gate is None or self.gate.allows(token)
 
+    @property
+    def steered(self) -> bool:
+        """Whether a grammar or a logit bias stands between the model and the draw."""
+        return self.gate is not None or bool(self.bias)
+
     def constrained(
         self, logits: np.ndarray, lse: float, token: int, alt_ids: list[int]
     ) -> tuple[float, tuple[bool, ...]]:
-        """The drawn token's log-probability among what the grammar allows, and which
-        of ``alt_ids`` it allows: the softmax of the raw logits over the allowed tokens.
+        """The drawn token's log-probability after the logit bias and among what the
+        grammar allows, and which of ``alt_ids`` could have come next (not banned, and
+        allowed by the grammar): the softmax of the biased logits over the allowed tokens.
 
         After a refusal the full pass gave the exact allowed set. Otherwise the allowed
-        mass is summed over the most likely tokens, widening (64, 4096, all) until the
-        mass left outside is under CONSTRAINED_TOL of the allowed mass; the result is
+        mass is summed over the most likely tokens, widening (CONSTRAINED_WIDTHS, then all)
+        until the mass left outside is under CONSTRAINED_TOL of the allowed mass; the result is
         then within that relative error and the whole-vocabulary pass is rarely paid.
         """
         gate = self.gate
+        if self.bias:
+            if gate is None:  # the bias alone: no copy of the logits, only its own tokens
+                lse = self._biased_lse(logits, lse)
+                lp = float(logits[token]) + self.bias.get(token, 0.0) - lse
+                return lp, tuple(self.bias.get(i, 0.0) != -math.inf for i in alt_ids)
+            biased = logits.copy()
+            biased[self._bias_ids] += self._bias_vals
+            lse, logits = self._biased_lse(logits, lse), biased
         assert gate is not None
         if self.narrowed is not None:
             allowed_logits = self.narrowed
@@ -252,7 +325,7 @@ class SamplerChain:
         for n in CONSTRAINED_WIDTHS:
             if n >= len(logits):
                 break
-            ids = LogitReader.top_ids(logits, n)
+            ids = LogitReader.top_ids(logits, n, ordered=False)
             ok = gate.allowed_among(ids.astype(np.int32))
             p = np.exp(logits[ids].astype(np.float64) - lse)
             inside, allowed = float(p.sum()), float(p[ok].sum())
@@ -260,7 +333,11 @@ class SamplerChain:
                 flags = dict(zip(ids.tolist(), ok.tolist()))
                 return (
                     float(logits[token]) - lse - math.log(allowed),
-                    tuple(bool(flags[i]) if i in flags else gate.allows(i) for i in alt_ids),
+                    tuple(
+                        (bool(flags[i]) if i in flags else gate.allows(i))
+                        and self.bias.get(i, 0.0) != -math.inf
+                        for i in alt_ids
+                    ),
                 )
         every = self._every
         if every is None:
@@ -273,6 +350,21 @@ class SamplerChain:
             tuple(bool(np.isfinite(allowed_logits[i])) for i in alt_ids),
         )
 
+    def _biased_lse(self, logits: np.ndarray, lse: float) -> float:
+        """The log-sum-exp after the bias, from the raw one: only the biased tokens change.
+
+        Exact but for rounding while the unbiased tokens keep a share worth keeping
+        (over 5%, so the subtraction loses no more than ~1e-6 relative); otherwise summed
+        over the whole biased vocabulary.
+        """
+        p = np.exp(logits[self._bias_ids].astype(np.float64) - lse)
+        rest = 1.0 - float(p.sum())
+        if rest > 0.05:
+            return lse + math.log(rest + float((p * np.exp(self._bias_vals)).sum()))
+        biased = logits.copy()
+        biased[self._bias_ids] += self._bias_vals
+        return _logsumexp(biased)
+
     def sorted_top(self, k: int) -> np.ndarray | None:
         """The k most likely tokens by raw logit, if the chain's top-k already sorted them.
 
@@ -280,7 +372,7 @@ class SamplerChain:
         top-k leaves its candidates sorted at the front of the buffer, and the samplers
         after it only shorten the array or rescale logits, never reorder it.
         """
-        if self.greedy or self.penalties or self.top_k < k or self.narrowed is not None:
+        if self.greedy or self.penalties or self.bias or self.top_k < k or self.redrawn:
             return None
         return self.cand.ids[:k].copy()
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from gptplay.engine.types import TokenEvent
 
+
 class StopMatcher:
     """Holds back tokens whose text could be the start of a stop sequence.
 

@@ -104,6 +104,9 @@ class Completion:
     # under a grammar: whether the output is a whole sentence of it (None: no grammar)
     complete: bool | None = None
     refused: int = 0  # draws the grammar refused (and drew again from what it allowed)
+    # under a JSON schema: whether the text validates against it, and if not, why
+    schema_valid: bool | None = None
+    schema_problem: str = ""
 
     @property
     def tokens_per_s(self) -> float:

@@ -340,6 +340,8 @@ def _params(c: _Checker, raw: Any) -> dict[str, int | float]:
         try:
             if key == "grammar" and isinstance(value, str):
                 value = _grammar_file(c, value)
+            if key == "json_schema":
+                value = _schema_value(c, value)
             out[key] = validate(key, value)
         except SettingError as exc:
             shown = _kind(value) if not exc.out_of_range else None
@@ -355,6 +357,20 @@ def _grammar_file(c: _Checker, value: str) -> str:
 
     base = Path(c.source).parent if c.source else None
     return grammar_source(value, base)
+
+
+def _schema_value(c: _Checker, value: Any) -> Any:
+    """[params] json_schema: a table (the schema), its JSON text, or a .json file beside."""
+    import json
+
+    from gptplay.settings.json_schema import schema_source
+
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, str):
+        base = Path(c.source).parent if c.source else None
+        return schema_source(value, base)
+    return value
 
 
 def _examples(c: _Checker, raw: Any, fields: list[str], answer: str | None, labels: tuple):

@@ -59,6 +59,10 @@ def validate(name: str, value: object) -> object:
     if value is None and s.optional:
         return None
     if s.kind is tuple:
+        if name == "logit_bias" and isinstance(value, dict):  # a TOML table
+            from gptplay.settings.bias import from_table
+
+            value = from_table(value)
         if isinstance(value, str):
             value = (value,)
         ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) and v for v in value)
@@ -66,6 +70,13 @@ def validate(name: str, value: object) -> object:
             raise SettingError(s, value, TYPE_NAMES[tuple], False)
         if name == "choices":
             _check_choices(s, tuple(value))
+        if name == "logit_bias":
+            from gptplay.settings.bias import BiasProblem, parse
+
+            try:
+                parse(value)
+            except BiasProblem as exc:
+                raise SettingError(s, value, "", False, problem=str(exc)) from None
         return tuple(value)
     if s.kind is str:
         if not isinstance(value, str) or not value.strip():
@@ -76,6 +87,13 @@ def validate(name: str, value: object) -> object:
             try:
                 check_gbnf(value)
             except GrammarSyntaxError as exc:
+                raise SettingError(s, value, "", False, problem=str(exc)) from None
+        if name == "json_schema":
+            from gptplay.settings.json_schema import SchemaProblem, parse_schema
+
+            try:
+                parse_schema(value)
+            except SchemaProblem as exc:
                 raise SettingError(s, value, "", False, problem=str(exc)) from None
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):

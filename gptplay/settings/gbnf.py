@@ -112,7 +112,9 @@ class _Parser:
                     if pos + 1 < len(s) and s[pos] == "-" and s[pos + 1] != "]":
                         pos = self.char(pos + 1)
                 if pos >= len(s):
-                    self.fail(pos, "unexpected end of input: a character class is not closed with ']'")
+                    self.fail(
+                        pos, "unexpected end of input: a character class is not closed with ']'"
+                    )
                 pos = self.space(pos + 1, nested)
             elif c == "<" or (c == "!" and s[pos + 1 : pos + 2] == "<"):
                 end = s.find(">", pos)  # a token reference, <[id]> or <text>
@@ -227,8 +229,17 @@ def literal(text: str) -> str:
 
 
 def choices_grammar(choices: tuple[str, ...]) -> str:
-    """A grammar whose only sentences are the given strings."""
-    return "root ::= " + " | ".join(literal(c) for c in choices) + "\n"
+    """A grammar whose only sentences are the given strings, each after an optional space
+    where none of them starts with whitespace of its own.
+
+    A prompt ends at 'Sentiment:' and the model answers ' positive', one token in most
+    vocabularies; forcing 'positive' straight after the colon would force a spelling the
+    model rarely uses and show its probabilities for that instead.
+    """
+    alternatives = " | ".join(literal(c) for c in choices)
+    if any(c[:1].isspace() for c in choices):
+        return f"root ::= {alternatives}\n"
+    return f'root ::= " "? ({alternatives})\n'
 
 
 def grammar_source(value: str, base: Path | None = None) -> str:

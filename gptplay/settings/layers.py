@@ -129,7 +129,7 @@ def _one_constraint(layer: Layer, values: dict, origins: dict) -> None:
         a, b = (BY_NAME[n].flag if layer.kind == FLAG else n for n in given[:2])
         raise UsageError(
             f"{a} and {b} cannot be combined ({layer.source or layer.kind}).",
-            hint=f"keep one: {BY_NAME['choices'].flag} A,B is the grammar root ::= \"A\" | \"B\".",
+            hint=f'keep one: {BY_NAME["choices"].flag} A,B is the grammar root ::= "A" | "B".',
         )
     for name in CONSTRAINTS if given else ():
         if name not in given and values[name] not in (None, ()):
@@ -137,9 +137,7 @@ def _one_constraint(layer: Layer, values: dict, origins: dict) -> None:
             origins[name] = f"replaced by {given[0]} ({layer.origin(given[0])})"
 
 
-def prompt_layer(
-    params: Mapping[str, object], stop: Iterable[str] = (), source: str = ""
-) -> Layer:
+def prompt_layer(params: Mapping[str, object], stop: Iterable[str] = (), source: str = "") -> Layer:
     """A prompt file's [params] and its stop sequences (none given: the lower layers' stop)."""
     values = dict(params)
     stop = tuple(stop)

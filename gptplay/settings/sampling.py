@@ -24,14 +24,21 @@ class SamplingParams:
     stop: tuple[str, ...] = DEFAULTS["stop"]
     seed: int | None = DEFAULTS["seed"]
     grammar: str | None = DEFAULTS["grammar"]  # GBNF text
+    json_schema: str | None = DEFAULTS["json_schema"]  # JSON text (the engine converts it)
     choices: tuple[str, ...] = DEFAULTS["choices"]
+    logit_bias: tuple[str, ...] = DEFAULTS["logit_bias"]  # TEXT_OR_ID=BIAS entries
 
     def constraint(self) -> str | None:
-        """The GBNF grammar the output must match (from grammar or choices), or None."""
-        if self.grammar is not None and self.choices:
+        """The GBNF grammar the output must match (from grammar or choices), or None.
+
+        A json_schema is converted by the engine (gptplay.engine.grammars), which has
+        llama-cpp-python's converter.
+        """
+        given = [n for n in ("grammar", "json_schema", "choices") if getattr(self, n)]
+        if len(given) > 1:
             raise UsageError(
-                "--grammar and --choice cannot be combined.",
-                hint="keep one: --choice A,B is the grammar root ::= \"A\" | \"B\".",
+                f"{' and '.join(setting(n).flag for n in given)} cannot be combined.",
+                hint="keep one: each constrains the whole output.",
             )
         if self.choices:
             from gptplay.settings.gbnf import choices_grammar

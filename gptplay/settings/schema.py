@@ -133,9 +133,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("grammar", str, None, "Constrain the output to a GBNF grammar (llama.cpp's): a .gbnf "
             "file or the grammar's text.", SAMPLING, optional=True,
             where=frozenset({CONFIG, PROMPT, FLAG}), example='root ::= "yes" | "no"'),
+    Setting("json_schema", str, None, "Constrain the output to JSON valid against this JSON "
+            "Schema: a .json file or the schema's text (--json-object: any JSON object).",
+            SAMPLING, optional=True, where=frozenset({CONFIG, PROMPT, FLAG}),
+            example='{"type": "object"}'),
     Setting("choices", tuple, (), "The output is exactly one of these strings (one value is split "
             "at commas; or repeat the flag).", SAMPLING, flag_name="--choice",
             where=frozenset({CONFIG, PROMPT, FLAG}), example=("positive", "negative")),
+    Setting("logit_bias", tuple, (), "Add BIAS to a token's logit: TEXT_OR_ID=BIAS (repeatable; "
+            "'ban' or -inf bans the token; digits alone are a token id).", SAMPLING,
+            where=frozenset({CONFIG, PROMPT, FLAG}), example=(" positive=2", "1234=ban"),
+            label="logit bias"),
     Setting("model", str, "default", "A .gguf path, 'default' (embedded Gemma 3 270M), an alias "
             "from config.toml, OWNER/REPO[:QUANT] on the Hugging Face Hub, or a server's "
             "http://HOST:PORT.", MODEL,
@@ -154,7 +162,7 @@ SAMPLING_NAMES: tuple[str, ...] = tuple(s.name for s in SETTINGS if s.group == S
 MODEL_NAMES: tuple[str, ...] = tuple(s.name for s in SETTINGS if s.group == MODEL)
 DEFAULTS: dict[str, object] = {s.name: s.default for s in SETTINGS}
 # Settings that each constrain the output on their own: a layer setting one replaces the rest.
-CONSTRAINTS: tuple[str, ...] = ("grammar", "choices")
+CONSTRAINTS: tuple[str, ...] = ("grammar", "json_schema", "choices")
 
 
 def setting(name: str) -> Setting:

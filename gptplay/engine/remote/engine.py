@@ -283,7 +283,7 @@ class RemoteEngine(RemoteScoring):
                 cached_tokens=state.cached,
             )
 
-        return Stream(run(), finish)
+        return Stream(run(), finish, params.json_schema)
 
     def _with_ids(self, events: list[TokenEvent]) -> list[TokenEvent]:
         """Events with ids looked up by text, for a server that sends only text.
