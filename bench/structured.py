@@ -94,18 +94,25 @@ def pair(engine, a, b, reps: int, key: int) -> tuple[float, float]:
 
 def peak_rss(kind: str, threads: int, tokens: int) -> float:
     """Max RSS in MB of one run in a fresh process (``kind``: schema or free)."""
-    code = (
-        "import sys, json; sys.path.insert(0, %r); import structured as s; "
-        "from gptplay.engine.types import SamplingParams as P; e = s.load(%d); "
-        "p = P(temperature=0, max_tokens=%d, json_schema=json.dumps(s.SCHEMA)) "
-        "if %r == 'schema' else P(temperature=0, max_tokens=%d); "
-        "e.stream(s.SCHEMA_PROMPT, p).run(); import resource; "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-    ) % (os.path.dirname(os.path.abspath(__file__)), threads, tokens, kind, tokens)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    here = os.path.abspath(__file__)
+    out = subprocess.run(
+        [sys.executable, here, "--rss", kind, "--threads", str(threads), "--tokens", str(tokens)],
+        capture_output=True,
+        text=True,
+    )
     if out.returncode != 0:
         raise SystemExit(out.stderr)
-    return int(out.stdout.split()[-1]) / 1024
+    return float(out.stdout.split()[-1])
+
+
+def one_run_rss(kind: str, threads: int, tokens: int) -> None:
+    """--rss KIND: one run in this fresh process, then its max RSS in MB."""
+    from gptplay.engine.types import SamplingParams as P
+
+    engine = load(threads)
+    schema = json.dumps(SCHEMA) if kind == "schema" else None
+    engine.stream(SCHEMA_PROMPT, P(temperature=0, max_tokens=tokens, json_schema=schema)).run()
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def main() -> None:
@@ -115,7 +122,11 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--tokens", type=int, default=96)
+    ap.add_argument("--rss", choices=("schema", "free"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rss:
+        one_run_rss(args.rss, args.threads, args.tokens)
+        return
     print("before:", uptime())
     engine = load(args.threads)
     print(f"threads {engine.threads}, {args.reps} interleaved reps, medians")
