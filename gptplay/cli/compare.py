@@ -17,9 +17,7 @@ SHOW = "Output"
 def compare(
     tasks: Annotated[
         list[str] | None,
-        typer.Argument(
-            metavar="[TASK]...", help="One or more library prompt names (or .toml files)."
-        ),
+        typer.Argument(metavar="TASK", help="One or more library prompt names (or .toml files)."),
     ] = None,
     input_opt: Annotated[
         str | None,
