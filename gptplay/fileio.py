@@ -10,6 +10,7 @@ over its old file) hold ``locked(path)``, a lock file ``.NAME.lock`` beside the 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -17,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from gptplay.errors import GptplayError
+from gptplay.errors import GptplayError, UsageError
 
 # How long a save waits for another gptplay process that holds the same file's lock.
 LOCK_TIMEOUT_S = 10.0
@@ -100,6 +101,7 @@ def atomic_write(path: Path, data: str | bytes, *, exclusive: bool = False) -> N
     when another process creates it at the same moment.
     """
     path = Path(path)
+    require_writable_target(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(path)
@@ -128,11 +130,55 @@ def atomic_write(path: Path, data: str | bytes, *, exclusive: bool = False) -> N
         Path(tmp).unlink(missing_ok=True)
         raise GptplayError(
             f"Could not save {path}: {exc.strerror}; the file there is unchanged.",
-            hint="free some disk space or choose another directory, then save again.",
+            hint=_write_hint(exc, path),
         ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _kind(mode: int) -> str | None:
+    """What a file that is not a regular file is, in words (None for a regular file)."""
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+    ):
+        if test(mode):
+            return kind
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def require_writable_target(path: Path) -> None:
+    """Refuse a target that exists and is not a regular file, before anything is written.
+
+    The write renames a temporary over the target: that would replace a FIFO, a socket or
+    a device (as root, /dev/null itself) with a regular file, and fails on a directory.
+    """
+    try:
+        mode = path.stat().st_mode  # through a symbolic link: what it points at counts
+    except OSError:
+        return  # missing (or unreadable): the write itself says why it cannot save
+    kind = _kind(mode)
+    if kind is not None:
+        hint = "name a file inside it" if kind == "a directory" else "give the path of a file"
+        raise UsageError(
+            f"Could not save {path}: it is {kind}, not a regular file; nothing was written.",
+            hint=f"{hint}, like {path / 'out.json' if kind == 'a directory' else 'out.json'}.",
+        )
+
+
+def _write_hint(exc: OSError, path: Path) -> str:
+    """What to do about a failed write: the hint fits the error, not always 'disk space'."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "free some disk space or choose another directory, then save again."
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"check the permissions of {path.parent}, or choose another directory."
+    if exc.errno == errno.EROFS:
+        return "the file system is read-only: choose another directory."
+    return "choose another path, then save again."
 
 
 def _link_new(tmp: Path, path: Path) -> None:

@@ -39,7 +39,7 @@ def install() -> None:
 
 
 def received() -> int | None:
-    """The first SIGTERM or SIGHUP this process got, if any."""
+    """The first SIGTERM or SIGHUP this process got (or SIGINT inside ``on_signal``), if any."""
     return _received[0] if _received else None
 
 
@@ -50,13 +50,23 @@ def exit_status(default: int) -> int:
 
 
 @contextlib.contextmanager
-def on_signal(callback: Callable[[int], None]) -> Iterator[None]:
-    """While inside, SIGTERM and SIGHUP call ``callback(signum)`` instead of raising."""
+def on_signal(callback: Callable[[int], None], *, interrupt: bool = False) -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP call ``callback(signum)`` instead of raising.
+
+    With ``interrupt``, SIGINT too (a `kill -INT`; Ctrl-C in a raw-mode screen is a key):
+    it is then recorded like the others, so the command exits 130.
+    """
     _callbacks.append(callback)
+    previous = None
+    if interrupt and threading.current_thread() is threading.main_thread():
+        # set before asyncio starts: its runner only takes over SIGINT from the default
+        previous = signal.signal(signal.SIGINT, _handler)
     try:
         yield
     finally:
         _callbacks.remove(callback)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def ignore_interrupts() -> None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import resource
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -170,3 +174,51 @@ def test_bad_flags_name_the_option(fake, args, needle):
     result = invoke("translate", "-i", "x", *args, engine=fake)
     assert isinstance(result.exception, UsageError), result.output
     assert needle in result.exception.message
+
+
+def _capped(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`gptplay compare ARGS` in a subprocess with 3 GiB of address space and a timeout."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    return subprocess.run(
+        [sys.executable, "-m", "gptplay", "compare", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limit,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (
+            ("-t", ",".join(f"{i / 10_000:g}" for i in range(10_000)),
+             "--top-k", ",".join(str(i) for i in range(10_000))),
+            "100,000,000 variants (10,000 temperature values x 10,000 top-k values)",
+        ),
+        (("--samples", "1000000"), "1,000,000 variants (1,000,000 samples)"),
+    ],
+    ids=["10k x 10k", "a million samples"],
+)  # fmt: skip
+def test_too_many_variants_are_refused_before_anything_is_built(args, needle):
+    # issue 24 item 9: counted from the lists' lengths, not by building the cross product
+    result = _capped("translate", "-i", "x", *args)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
+    assert result.stderr.startswith(f"error: {needle} are more than the limit of 256.")
+    assert "--max-variants" in result.stderr
+
+
+def test_max_variants_raises_the_limit(fake):
+    result = invoke("translate", "-i", "x", "-k", "0,1", "--samples", "3", "--max-variants", "5")
+    assert isinstance(result.exception, UsageError)
+    assert "6 variants (2 shot counts x 3 samples) are more than the limit of 5" in (
+        result.exception.message
+    )
+    out = records(invoke("translate", "-i", "x", "-k", "0,1", "--samples", "3",
+                         "--max-variants", "6", "--json", engine=fake))  # fmt: skip
+    assert len(out) == 7  # six variants and the divergence

@@ -59,3 +59,44 @@ def test_the_installed_gptplay_command_starts():
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Usage: gptplay" in result.stdout
+
+
+def _all_commands() -> list[list[str]]:
+    """Every command and command group, as the words that name it."""
+    import typer
+
+    def walk(command, path):
+        yield path
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            yield from walk(sub, [*path, name])
+
+    return list(walk(typer.main.get_command(app), []))
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_every_help_has_a_clean_usage_line_and_text_wrapped_once(width):
+    # issue 24 item 13: `compare [TASK]...]...`, and docstrings broken where the source was
+    for command in _all_commands():
+        result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": str(width)})
+        assert result.exit_code == 0, (command, result.output)
+        lines = result.output.splitlines()
+        usage = next(line for line in lines if "Usage:" in line).strip()
+        assert _balanced(usage) and "]...]" not in usage and "[[" not in usage, (command, usage)
+        prose = []
+        for line in lines[lines.index(next(x for x in lines if "Usage:" in x)) + 1 :]:
+            if line.lstrip().startswith(("╭", "│", "╰")):
+                break
+            prose.append(line.rstrip())
+        for a, b in zip(prose, prose[1:]):
+            if a.strip() and b.strip():  # b continues a's paragraph: only a full line wraps
+                room = width - 1 - len(a)
+                assert len(b.split()[0]) + 1 > room, (command, width, a, b)

@@ -263,6 +263,11 @@ def test_example_demo_for_choices_shows_the_option_text():
             "mc.jsonl:1:69: the answer 'D'",
         ),
         (["sst2", "--prompts", ",", "--data", "{trec}"], "--prompts ',' names no prompt"),
+        (  # the demonstrations' options cannot be found: blamed at the prompt's first example
+            ["multiple-choice", "--data", "{mc}", "--choices", "options"],
+            "multiple-choice.toml:18: the demonstrations are prompt 'multiple-choice''s "
+            "examples, which hold no 'options' list",
+        ),
     ],
 )
 def test_cli_errors_are_located_before_the_model_loads(tmp_path, args, message):
@@ -277,7 +282,18 @@ def test_cli_errors_are_located_before_the_model_loads(tmp_path, args, message):
     mc = write(
         tmp_path,
         "mc.jsonl",
-        json.dumps({"question": "q", "a": "1", "b": "2", "c": "3", "d": "4", "answer": "D"}) + "\n",
+        json.dumps(
+            {
+                "question": "q",
+                "a": "1",
+                "b": "2",
+                "c": "3",
+                "d": "4",
+                "answer": "D",
+                "options": ["one", "two", "three", "four"],
+            }
+        )
+        + "\n",  # fmt: skip
     )
     args = [a.format(toml=toml, trec=trec, mc=mc) for a in args]
     result = run_cli("eval", *args)

@@ -3,6 +3,7 @@ llama-cpp-python on its own; the CLI on datasets the tests write themselves."""
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -293,3 +294,27 @@ def test_a_continuation_longer_than_one_decode_scores_as_a_short_one(engine, ref
     assert [t.logprob for t in scored[1]] == pytest.approx(
         [t.logprob for t in scored[0][:3]], abs=1e-3
     )
+
+
+def test_the_docs_sample_scores_the_same_by_its_options_list_and_by_its_columns(tmp_path):
+    # issue 24 item 19: --choices options failed on the prompt's own demonstrations
+    data = Path(__file__).parents[1] / "docs" / "data" / "mc_sample.jsonl"
+    records = []
+    for choices in ("options", "a,b,c,d"):
+        out = tmp_path / f"{choices}.json"
+        result = run_cli(
+            "eval", "multiple-choice", "--data", str(data), "--choices", choices,
+            "--shots", "0,1", "--seeds", "1", "--limit", "4", "--output", str(out),
+            "--ctx", "1024", "--threads", "1", "--no-history", timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        records.append(json.loads(out.read_text()))
+    by_list, by_columns = records
+    assert by_list["choices_from"] == ["options"]
+    for a, b in zip(by_list["runs"], by_columns["runs"]):
+        assert a["demonstrations"] == b["demonstrations"]
+        assert [p["predicted"] for p in a["predictions"]] == [
+            p["predicted"] for p in b["predictions"]
+        ]
+    demo = by_list["runs"][1]["demonstrations"][0]
+    assert demo["label"] == demo["choices"][demo["gold"]]  # the option's text, not a letter

@@ -213,3 +213,89 @@ def test_library_new_refuses_an_existing_prompt(tmp_path):
     assert r.returncode == 1
     assert "already exists" in r.stderr and "Traceback" not in r.stderr
     assert 'title = "mine"' in (lib / "mine.toml").read_text()
+
+
+def _specials(tmp_path: Path) -> list[Path]:
+    """A FIFO, a socket, a directory and a link to the FIFO, each named like an output file."""
+    import socket
+
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    sock_path = tmp_path / "sock.json"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))  # the socket file stays after the close
+    folder = tmp_path / "dir.json"
+    folder.mkdir()
+    link = tmp_path / "link.json"
+    link.symlink_to(fifo)
+    return [fifo, sock_path, folder, link]
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+def test_a_target_that_is_not_a_regular_file_is_refused_untouched(tmp_path, exclusive):
+    # issue 24 item 11: the rename would have replaced a FIFO, socket or device by a file
+    import stat
+
+    from gptplay.errors import UsageError
+
+    targets = _specials(tmp_path)
+    for path, kind in zip(targets, ("a FIFO", "a socket", "a directory", "a FIFO")):
+        before = path.lstat()
+        with pytest.raises(UsageError) as info:
+            atomic_write(path, "{}\n", exclusive=exclusive)
+        assert f"it is {kind}" in info.value.message
+        assert "not a regular file; nothing was written" in info.value.message
+        assert "disk space" not in str(info.value)
+        after = path.lstat()
+        assert after.st_ino == before.st_ino
+        assert stat.S_IFMT(after.st_mode) == stat.S_IFMT(before.st_mode)
+    # and no temporary is left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in targets)
+
+
+def test_dev_null_is_refused_as_a_device():
+    # the check only, never a write: tests may run as root, where a write replaced it
+    from gptplay.errors import UsageError
+    from gptplay.fileio import require_writable_target
+
+    with pytest.raises(UsageError, match="it is a device, not a regular file"):
+        require_writable_target(Path("/dev/null"))
+
+
+def test_a_failed_write_hints_at_disk_space_only_when_the_disk_is_full(tmp_path):
+    import errno
+
+    from gptplay.fileio import _write_hint
+
+    path = tmp_path / "out.json"
+    assert "disk space" in _write_hint(OSError(errno.ENOSPC, "No space left"), path)
+    for code in (errno.EACCES, errno.EROFS, errno.EISDIR, errno.ENAMETOOLONG):
+        assert "disk space" not in _write_hint(OSError(code, "x"), path)
+
+
+def test_eval_output_to_a_directory_is_refused_before_the_run(tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"text": "good", "label": "positive"}\n')
+    r = run_cli("eval", "sentiment", "--data", str(data), "--output", str(tmp_path), timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(f"error: Could not save {tmp_path}: it is a directory")
+    assert "disk space" not in r.stderr and "Traceback" not in r.stderr
+    assert "accuracy" not in r.stdout  # refused before anything ran
+
+
+def test_chat_save_to_a_fifo_is_refused_and_the_fifo_kept(tmp_path):
+    import stat
+
+    from gptplay.chat import ChatSession, ScaffoldFormat
+    from gptplay.chat.slash import handle
+    from gptplay.engine.fake import FakeEngine
+    from gptplay.engine.types import SamplingParams
+    from gptplay.errors import UsageError
+    from gptplay.library import load_prompt
+
+    fifo = tmp_path / "chat.json"
+    os.mkfifo(fifo)
+    s = ChatSession(FakeEngine(n_ctx=4096), ScaffoldFormat(load_prompt("chat")), SamplingParams())
+    with pytest.raises(UsageError, match="it is a FIFO"):
+        handle(s, f"/save {fifo}")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)

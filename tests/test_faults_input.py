@@ -227,6 +227,50 @@ def test_toml_too_large_or_too_deep_is_refused_before_parsing(text, message):
         parse_toml(text, "p.toml")
 
 
+N = MAX_PROMPT_BYTES - 100  # each shape as large as a prompt file may be
+SHAPES = {
+    "one long key": "k" * N + " = 1\n",  # the old pre-check: minutes (issue 24 item 10)
+    "an unclosed string": '"' + "k" * N + "\n",
+    "escaped quotes": '"' + '\\"' * (N // 2) + "\n",
+    "quotes": '"' * N,
+    "dots": "." * N,
+    "keys of 31 parts": (".".join(["a"] * 31) + " = 1\n") * (N // 66),
+    "a deep dotted key": ".".join(["k"] * (N // 2)) + " = 1\n",
+    "a deep quoted key": ".".join(['"k"'] * (N // 4)) + " = 1\n",
+    "nested arrays": "x = " + "[" * (N // 2) + "]" * (N // 2) + "\n",
+}
+
+
+def test_any_shape_of_prompt_file_validates_or_is_refused_promptly(tmp_path):
+    paths = []
+    for n, text in enumerate(SHAPES.values()):
+        paths.append(tmp_path / f"shape{n}.toml")
+        paths[-1].write_text(text)
+    # one process for all: the old dotted-key check alone took minutes on the first shape
+    r = run_cli("library", "validate", *map(str, paths), timeout=20)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    out = r.stdout + r.stderr
+    assert f"{len(paths)} file(s)" in out
+    assert f"a dotted key of {N // 2:,} parts" in out and f"of {N // 4:,} parts" in out
+    assert len(out) < 20_000  # a 250,000-character key is quoted in part, not whole
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("a.b.c = 1", (3, 0)),
+        ('x = 1\n[t]\ny = { \'a\' . b .\t"c\\".d" = 2 }', (3, 16)),
+        ("a.b c.d.e", (3, 4)),  # a segment after no dot starts a new chain
+        ("v = 1.5", None),
+        ("v = 1.5.6.7", (4, 4)),  # in a value too: a false alarm needs limit + 1 parts
+    ],
+)
+def test_dotted_chains_are_counted_in_one_pass(text, found):
+    from gptplay.library.dotted import deep_dotted_key
+
+    assert deep_dotted_key(text, 2) == found
+
+
 def test_one_huge_prompt_file_does_not_stall_the_listing(tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()

@@ -130,7 +130,9 @@ def test_signals_module_is_the_one_handler(monkeypatch):
     assert calls == [signal.SIGTERM]
 
 
-def test_sigterm_quits_the_tui_and_restores_the_terminal():
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_quits_the_tui_with_its_status_and_restores_the_terminal(signum):
+    # SIGINT: 130, as a shell reports Ctrl-C (issue 24 item 12; it was 0); SIGTERM: 143
     pexpect = pytest.importorskip("pexpect")
     child = pexpect.spawn(
         sys.executable,
@@ -141,11 +143,11 @@ def test_sigterm_quits_the_tui_and_restores_the_terminal():
     )
     # Once the model is loaded: quitting while it loads is issue 16's item 3, not this one.
     child.expect("ready")
-    child.kill(signal.SIGTERM)
+    child.kill(signum)
     child.expect(pexpect.EOF, timeout=30)
     tail = child.before
     child.close()
-    assert child.exitstatus == 143
+    assert child.exitstatus == 128 + signum, (child.exitstatus, child.signalstatus)
     assert b"\x1b[?1049l" in tail  # left the application's screen
 
 

@@ -384,3 +384,39 @@ def test_fewshot_and_piped_chat_in_process_are_recorded():
         "More",
         "Again",
     ]
+
+
+def test_a_resumed_chat_comes_back_as_it_stood_after_an_undo():
+    # issue 24 item 16: /undo of an (interrupted) exchange, then --resume brought it back
+    from gptplay.chat import ChatSession, ScaffoldFormat
+    from gptplay.chat.slash import handle
+    from gptplay.library import load_prompt
+
+    engine = FakeEngine(n_ctx=4096)
+    s = ChatSession(engine, ScaffoldFormat(load_prompt("chat")), SamplingParams(seed=3))
+    s.on_reply = history.chat_recorder("chat")
+    s.on_edit = history.chat_editor()
+    engine.enqueue([" Hi", " there"])
+    handle(s, "Hello").reply(None).finish()
+    engine.enqueue([" Once", " upon", " a", " time"])
+    reply = handle(s, "Tell me a story").reply(None)
+    next(iter(reply))
+    reply.finish(interrupted=True)  # Ctrl-C: the partial reply is kept, and recorded
+    turns = runs.listing(runs.Filters(conversation=s.conversation_id))
+    assert [t.finish for t in turns] == ["interrupted", "stop"]
+    handle(s, "/undo")
+    for ref in (s.conversation_id, str(turns[0].id), str(turns[1].id)):
+        conv, conversation_id = history.recorded_conversation(ref)
+        assert [m.content for m in conv.messages] == ["Hello", "Hi there"], ref
+        assert conversation_id == s.conversation_id
+    # the interrupted turn's own record is kept as it ran
+    assert runs.load(turns[0].id).extra["messages"][-1]["content"] == "Once"
+    # a turn after the undo is the new state, and an undo of everything leaves nothing
+    engine.enqueue([" Bye"])
+    handle(s, "Goodbye").reply(None).finish()
+    conv, _ = history.recorded_conversation(s.conversation_id)
+    assert [m.content for m in conv.messages] == ["Hello", "Hi there", "Goodbye", "Bye"]
+    handle(s, "/undo")
+    handle(s, "/undo")
+    conv, _ = history.recorded_conversation(s.conversation_id)
+    assert conv.messages == []

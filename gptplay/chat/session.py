@@ -126,6 +126,8 @@ class ChatSession:
         self.last_prompt: Prompt | None = None
         self.last_completion: Completion | None = None
         self.on_reply: Callable[[Reply], None] | None = None  # called once a reply is finished
+        # called after an edit no reply records (/undo), e.g. the history's state of the chat
+        self.on_edit: Callable[[ChatSession], None] | None = None
         self.conversation_id: str | None = None  # set by the history on the first recorded turn
         self.retries = 0  # retries of the last reply: a seeded retry uses retry_seed(seed, n)
         info = engine.chat_info()
@@ -256,6 +258,8 @@ class ChatSession:
         if removed:
             self.last_completion = self.last_prompt = None
             self.retries = 0
+            if self.on_edit is not None:
+                self.on_edit(self)  # a resumed chat comes back without what was removed
         return removed
 
     def load(self, conversation: Conversation) -> None:

@@ -116,7 +116,9 @@ def chat(
     )
     from gptplay import history
 
-    session.on_reply = history.chat_recorder("chat", on=history.enabled(no_history))
+    recording = history.enabled(no_history)
+    session.on_reply = history.chat_recorder("chat", on=recording)
+    session.on_edit = history.chat_editor(on=recording)  # an /undo is what --resume sees
     session.conversation_id = resume  # a resumed chat's turns join its conversation
     if interactive:
         from gptplay.cli.chat_repl import Repl

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from gptplay.cli import options as o
-from gptplay.cli.compare_flags import LISTED_NAMES, VARY, list_flags
+from gptplay.cli.compare_flags import LISTED_NAMES, MAX_VARIANTS, VARY, list_flags
 from gptplay.cli.history import NoHistoryOpt
 
 PROMPT = "Prompt"
@@ -17,9 +17,7 @@ SHOW = "Output"
 def compare(
     tasks: Annotated[
         list[str] | None,
-        typer.Argument(
-            metavar="[TASK]...", help="One or more library prompt names (or .toml files)."
-        ),
+        typer.Argument(metavar="TASK", help="One or more library prompt names (or .toml files)."),
     ] = None,
     input_opt: Annotated[
         str | None,
@@ -59,6 +57,16 @@ def compare(
         int,
         typer.Option("--samples", help="N seeded samples of each variant.", rich_help_panel=VARY),
     ] = 1,
+    max_variants: Annotated[
+        int,
+        typer.Option(
+            "--max-variants",
+            min=1,
+            metavar="N",
+            help="The most variants to run (the lists cross to the product of their lengths).",
+            rich_help_panel=VARY,
+        ),
+    ] = MAX_VARIANTS,
     score_texts: Annotated[
         list[str] | None,
         typer.Option(
@@ -144,6 +152,7 @@ def compare(
         select=select,
         library=library,
         flags=flags,
+        max_variants=max_variants,
     )
     built = build(request)  # every prompt composed before any model loads
     by_model = {}

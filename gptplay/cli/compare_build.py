@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 
-from gptplay.cli.compare_flags import given_lists
+from gptplay.cli.compare_flags import MAX_VARIANTS, given_lists
 from gptplay.cli.options import Flags
-from gptplay.compare import Axis, Variant, cross, label_of, parse_list
+from gptplay.compare import Axis, Variant, check_count, cross, label_of, parse_list
 from gptplay.errors import UsageError
 from gptplay.settings import Resolved
 
@@ -25,6 +25,7 @@ class Request:
     select: str
     library: str | None
     flags: Flags = field(default_factory=Flags)  # the single-valued settings flags
+    max_variants: int = MAX_VARIANTS
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def var_axes(pairs: tuple[str, ...]) -> list[Axis]:
 
 
 def axes_of(req: Request) -> list[Axis]:
-    """Every axis the flags name, the prompt axes first and the sample last."""
+    """Every axis the flags name, the prompt axes first and the sample last (counted, capped)."""
     axes = [Axis("task", tuple(dict.fromkeys(req.tasks)))]
     axes.append(Axis("shots", parse_list("--shots", req.shots, int) if req.shots else (3,)))
     if any(k < 0 for k in axes[-1].values):
@@ -56,7 +57,8 @@ def axes_of(req: Request) -> list[Axis]:
     axes += [Axis(name, values) for name, values in given_lists(req.lists).items()]
     if req.samples < 1:
         raise UsageError(f"--samples {req.samples} is out of range: must be >= 1.")
-    axes.append(Axis("sample", tuple(range(1, req.samples + 1))))
+    axes.append(Axis("sample", range(1, req.samples + 1)))  # a range: nothing allocated
+    check_count(axes, req.max_variants)
     return axes
 
 

@@ -21,6 +21,7 @@ from gptplay.settings.check import SettingError, parse_text
 from gptplay.settings.schema import FLAG, SAMPLING
 
 VARY = "Variants (comma-separated lists are crossed)"
+MAX_VARIANTS = 256  # the most variants a comparison runs unless --max-variants raises it
 
 LISTED: tuple[Setting, ...] = tuple(
     s

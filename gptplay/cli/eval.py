@@ -287,6 +287,11 @@ def eval_cmd(
         raise UsageError("--vote needs several chains to vote.", hint="add --samples 5")
     if plot is not None and plot.suffix.lower() != ".png":
         raise UsageError(f"--plot {plot}: the chart is a PNG file.", hint="like --plot results.png")
+    from gptplay.fileio import require_writable_target
+
+    for target in (output, plot):  # refused now, not after the whole run
+        if target is not None:
+            require_writable_target(target)
     session = EvalSession(
         parse_prompts(task, prompts),
         data,

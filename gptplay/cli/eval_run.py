@@ -21,7 +21,7 @@ from gptplay.evaluate import (
     sample_demos,
     subset,
 )
-from gptplay.evaluate.data import example_from_row
+from gptplay.evaluate.data import example_from_row, option_fields
 from gptplay.evaluate.run import plan
 from gptplay.library import PromptSpec
 from gptplay.settings import default_layer
@@ -207,9 +207,26 @@ class EvalSession:
         if self.task is not None:
             return self.task.examples(pe.spec, 1)[1]
         source = first.spec.source or Path(f"prompt '{first.name}'")
+        choices = pe.choices
+        rows = first.spec.examples
+        if pe.mode == CHOICES and len(choices) == 1 and rows and choices[0] not in rows[0]:
+            # a prompt's examples hold no lists: their options are in the fields the data's
+            # option list repeats, if it repeats some
+            choices = option_fields(pe.spec, pe.test) or choices
+        lines = _example_lines(first.spec)
+        if pe.mode == CHOICES and len(choices) == 1 and rows and choices[0] not in rows[0]:
+            if max(self.config.shots) == 0:
+                return []  # zero-shot needs no demonstrations
+            raise UsageError(
+                f"{source}:{lines.get(1, 1)}: the demonstrations are prompt '{first.name}''s "
+                f"examples, which hold no '{choices[0]}' list (only the template's fields), "
+                "and the data's options are not in any of those fields.",
+                hint="give demonstrations with options (--pool FILE), name the option "
+                "columns (--choices a,b,c,d), or --shots 0.",
+            )
         return [
-            example_from_row(source, n, row, pe.spec, pe.choices)
-            for n, row in enumerate(first.spec.examples, start=1)
+            example_from_row(source, lines.get(n, n), row, pe.spec, choices)
+            for n, row in enumerate(rows, start=1)
         ]
 
     def pool_name(self) -> str:
@@ -310,3 +327,16 @@ def shown_label(spec: PromptSpec, label: str) -> str:
     """'NUM=Number' for a mapped label ('yes=Yes/True' for several words), else the label."""
     words = spec.words(label)
     return label if words == (label,) else f"{label}={'/'.join(words)}"
+
+
+def _example_lines(spec: PromptSpec) -> dict[int, int]:
+    """{n: the line of the prompt file where its n-th [[examples]] starts} (1-based)."""
+    from gptplay.library.locate import positions
+
+    if spec.source is None:
+        return {}
+    try:
+        found = positions(Path(spec.source).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return {i + 1: pos[0] for (*head, i), pos in found.items() if head == ["examples"]}

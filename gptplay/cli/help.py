@@ -2,10 +2,14 @@
 
 Typer writes a required argument as `{task}` and an optional one whose metavar is
 `[INPUT]` as `[[INPUT]]`, and gives every flag a `<bool>` type; the conventional form is
-clearer. Every command group is an ``App``, whose commands are ``Command``s.
+clearer. Typer also keeps a docstring's source line breaks, which Rich then wraps again
+(a sentence broken mid-line): each paragraph is joined into one line first. Every command
+group is an ``App``, whose commands are ``Command``s.
 """
 
 from __future__ import annotations
+
+import inspect
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
@@ -16,6 +20,7 @@ class Command(TyperCommand):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.help = reflow(self.help)
         for param in self.params:
             _tidy(param)
 
@@ -29,18 +34,33 @@ class Command(TyperCommand):
         pieces = [self.options_metavar] if self.options_metavar else []
         for param in self.get_params(ctx):
             if isinstance(param, TyperArgument):
-                name = (param.metavar or param.name or "").strip("[]").upper()
+                name = (param.metavar or param.name or "").replace("...", "").strip("[]").upper()
                 name = name if param.required else f"[{name}]"
                 pieces.append(name + ("..." if param.nargs != 1 else ""))
         return pieces
 
 
+def reflow(text: str | None) -> str | None:
+    """Each paragraph of a help text on one line, for Rich to wrap to the terminal.
+
+    A paragraph that starts with click's ``\\b`` marker keeps its line breaks.
+    """
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        p if p.startswith("\b") else " ".join(line.strip() for line in p.splitlines())
+        for p in paragraphs
+    )
+
+
 def _tidy(param) -> None:
-    """A flag shows no type; an argument is named in capitals, without brackets."""
+    """A flag shows no type; an argument is named in capitals, without brackets or dots."""
     if isinstance(param, TyperOption) and param.is_flag:
         param.metavar = ""
     elif isinstance(param, TyperArgument):
-        param.metavar = (param.metavar or param.name or "").strip("[]").upper()
+        name = (param.metavar or param.name or "").replace("...", "")
+        param.metavar = name.strip("[]").upper()
 
 
 class Group(TyperGroup):

@@ -30,8 +30,9 @@ def tui(
 
     app = tui_app(flags, prompt=prompt, library=library, top=top)
     app.history_on = history.enabled(no_history)
-    # SIGTERM/SIGHUP quit the screen as Ctrl+Q does (the terminal restored), never mid-draw.
-    with signals.on_signal(lambda signum: app.exit(return_code=128 + signum)):
+    # SIGINT/SIGTERM/SIGHUP quit the screen as Ctrl+Q does (the terminal restored), never
+    # mid-draw; the exit status is then 128 + the signal (130, 143, 129).
+    with signals.on_signal(lambda signum: app.exit(return_code=128 + signum), interrupt=True):
         app.run()
     if app.loading:
         exit_during_load(signals.exit_status(app.return_code or 0))

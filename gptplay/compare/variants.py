@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ class Axis:
     """One dimension of a comparison: a setting's name and the values it takes."""
 
     name: str
-    values: tuple
+    values: Sequence  # a tuple, or a range for the samples (never built as a list)
 
     @property
     def varies(self) -> bool:
@@ -41,6 +42,31 @@ def cross(axes: Sequence[Axis]) -> list[dict[str, object]]:
         return [{}]
     names = [a.name for a in axes]
     return [dict(zip(names, combo)) for combo in itertools.product(*(a.values for a in axes))]
+
+
+def check_count(axes: Sequence[Axis], limit: int) -> int:
+    """How many variants the axes cross to, counted from their lengths; refused over ``limit``.
+
+    Counted before ``cross`` builds anything: 10,000 x 10,000 values are a number here, not
+    100 million dictionaries.
+    """
+    n = math.prod(len(a.values) for a in axes)
+    if n > limit:
+        sizes = " x ".join(f"{len(a.values):,} {_plural(a.name)}" for a in axes if a.varies)
+        raise UsageError(
+            f"{n:,} variants ({sizes}) are more than the limit of {limit:,}.",
+            hint="give fewer values, or raise the limit with --max-variants N.",
+        )
+    return n
+
+
+def _plural(name: str) -> str:
+    """An axis's name as the count of its values reads: 'tasks', 'shot counts', 'lang values'."""
+    if name.startswith("var:"):
+        return f"{name[4:]} values"
+    return {"shots": "shot counts", "sample": "samples", "task": "tasks", "model": "models"}.get(
+        name, f"{name.replace('_', '-')} values"
+    )
 
 
 def short(name: str, value: object) -> str:

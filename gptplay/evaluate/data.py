@@ -186,6 +186,30 @@ def example_from_row(
     return _example(source, line, dict(row), spec, parse_field_map(None, spec), choices)
 
 
+def option_fields(spec: PromptSpec, examples: Sequence[Example]) -> tuple[str, ...]:
+    """The query fields that hold every example's options, in order (() if none do).
+
+    A prompt's own [[examples]] hold only its template's fields, never a list: when the
+    data's options are a list field that repeats some of those fields (the docs' sample:
+    ``options`` and the columns ``a``-``d``), the demonstrations read their options there.
+    """
+    found: tuple[str, ...] | None = None
+    for ex in examples:
+        fields: list[str] = []
+        for option in ex.choices:
+            match = next(
+                (f for f in spec.query_fields if f not in fields and ex.fields.get(f) == option),
+                None,
+            )
+            if match is None:
+                return ()
+            fields.append(match)
+        if found is not None and tuple(fields) != found:
+            return ()
+        found = tuple(fields)
+    return found or ()
+
+
 def read_choices(
     path: Path, line: int, row: dict, choices: Sequence[str], answer: str, answer_column: str
 ) -> tuple[tuple[str, ...], int]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from gptplay.history.record import (
     Warn,
     build,
+    edit_latest_turn,
     enabled,
     interrupted,
     settings_dict,
@@ -22,6 +23,7 @@ from gptplay.history.record import (
 )
 
 __all__ = [
+    "chat_editor",
     "chat_recorder",
     "enabled",
     "new_conversation_id",
@@ -163,11 +165,30 @@ def chat_recorder(command: str, on: bool = True, warn: Warn | None = None):
     return on_reply
 
 
+def chat_editor(on: bool = True, warn: Warn | None = None):
+    """A ChatSession.on_edit hook: after an /undo, a resume brings the chat back as it is."""
+    if not on:
+        return None
+
+    def on_edit(session) -> None:
+        if session.conversation_id is None:
+            return  # nothing recorded yet: nothing to bring back
+        conv = session.conversation
+        state = {
+            "system": conv.system,
+            "messages": [m.to_json() for m in conv.messages],
+            "context_start": conv.context_start,
+        }
+        edit_latest_turn(session.conversation_id, state, warn)
+
+    return on_edit
+
+
 def recorded_conversation(ref: str | int):
     """A recorded chat to resume: by conversation id or by the id of one of its turns.
 
-    Returns (Conversation, conversation id) as of its latest recorded turn; HistoryError
-    when there is no such chat.
+    Returns (Conversation, conversation id) as of its latest recorded turn, with the edits
+    made after it (an /undo: ``extra.edited``); HistoryError when there is no such chat.
     """
     from gptplay.chat.conversation import FORMAT, VERSION, ChatFileError, Conversation
     from gptplay.history import runs
@@ -184,7 +205,7 @@ def recorded_conversation(ref: str | int):
             hint="`gptplay history --command chat` lists chat turns and their conversations.",
         )
     latest = latest.intact()
-    extra = latest.extra
+    extra = latest.extra.get("edited", latest.extra)  # an /undo after the turn, if any
     saved = {"format": FORMAT, "version": VERSION, "system": extra.get("system")}
     try:  # a row is data from disk: the same strict check as a conversation file
         conv, _ = Conversation.from_json(
@@ -194,5 +215,7 @@ def recorded_conversation(ref: str | int):
         raise runs.HistoryError(
             exc.message, hint=f"`gptplay history show {latest.id}` shows what was recorded."
         ) from None
-    conv.context_start = min(max(0, extra.get("context_start") or 0), len(conv.messages))
+    start = extra.get("context_start")
+    start = start if isinstance(start, int) and not isinstance(start, bool) else 0
+    conv.context_start = min(max(0, start), len(conv.messages))
     return conv, latest.conversation

@@ -35,6 +35,7 @@ EXTRA_TYPES: dict[str, tuple[type, ...]] = {
     "system": (str, type(None)),
     "messages": (list,),
     "context_start": (int,),
+    "edited": (dict,),
 }
 OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "top": (int,),

@@ -199,11 +199,44 @@ def write(
         message = exc.message
     except Exception as exc:  # noqa: BLE001 - history is never a reason to fail a run
         message = f"{path or store.db_path()}: {exc}"
-    text = f"history: this run was not recorded: {message} (--no-history turns recording off)"
+    _warn_once(f"history: this run was not recorded: {message}", warn)
+    return None
+
+
+def _warn_once(text: str, warn: Warn | None) -> None:
+    text = f"{text} (--no-history turns recording off)"
     if text not in _WARNED:
         _WARNED.add(text)
         (warn or stderr_warning)(text)
-    return None
+
+
+def edit_latest_turn(
+    conversation: str,
+    state: Mapping[str, object],
+    warn: Warn | None = None,
+    path: Path | None = None,
+) -> None:
+    """Keep ``state`` (a chat after an /undo) on the conversation's latest recorded turn.
+
+    The turn's own record is left as it ran; ``extra.edited`` is what a resume starts from.
+    """
+    import json
+
+    try:
+        conn = store.connect(path)
+        try:
+            row = store.latest_in_conversation(conn, conversation)
+            extra = json.loads(row.extra) if row is not None else None
+            if isinstance(extra, dict):
+                store.update_extra(conn, int(row.id), {**extra, "edited": dict(state)})
+        finally:
+            conn.close()
+        return
+    except store.HistoryError as exc:
+        message = exc.message
+    except Exception as exc:  # noqa: BLE001 - history is never a reason to fail a chat
+        message = f"{path or store.db_path()}: {exc}"
+    _warn_once(f"history: the edit was not recorded: {message}", warn)
 
 
 def enabled(no_history: bool = False) -> bool:

@@ -235,6 +235,13 @@ def insert(conn: sqlite3.Connection, record: dict) -> int:
     return int(cur.lastrowid)
 
 
+def update_extra(conn: sqlite3.Connection, run_id: int, extra: dict) -> None:
+    """Replace one run's ``extra`` (a chat turn's conversation after an /undo)."""
+    text = json.dumps(redacted(extra), ensure_ascii=False)
+    with conn:
+        conn.execute("UPDATE runs SET extra = ? WHERE id = ?", (text, run_id))
+
+
 def _row(cursor: sqlite3.Cursor, row: Sequence) -> RunRow:
     """The row as stored: JSON columns still text (history.checked reads them)."""
     return RunRow({d[0]: v for d, v in zip(cursor.description, row)})

@@ -9,8 +9,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from gptplay.errors import UsageError
+from gptplay.errors import UsageError, excerpt
 from gptplay.library import template as tpl
+from gptplay.library.dotted import deep_dotted_key
 from gptplay.library.errors import PromptError
 from gptplay.library.locate import locate, positions
 from gptplay.library.reasoning import extract, pattern_problem
@@ -45,8 +46,6 @@ REQUIRED = ("title", "kind", "template", "answer")
 # key of 100,000 dotted parts, and rich's highlighter on megabytes of text.
 MAX_PROMPT_BYTES = 256 * 1024
 MAX_KEY_PARTS = 32
-_SEGMENT = r"""(?:[A-Za-z0-9_\-]+|"[^"\n]*"|'[^'\n]*')"""
-_DOTTED = re.compile(rf"(?:{_SEGMENT}[ \t]*\.[ \t]*){{{MAX_KEY_PARTS},}}{_SEGMENT}")
 _POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -124,10 +123,10 @@ def _guard(text: str, source: str) -> None:
             hint="keep the demonstrations you need, or put long data in an eval --data file",
             source=source,
         )
-    m = _DOTTED.search(text)
-    if m:  # also inside inline tables and values: a false alarm needs 33 dotted words in a row
-        parts = m.group(0).count(".") + 1
-        line = text.count("\n", 0, m.start()) + 1
+    deep = deep_dotted_key(text, MAX_KEY_PARTS)  # one pass, linear in the text
+    if deep:
+        parts, start = deep
+        line = text.count("\n", 0, start) + 1
         raise PromptError(
             f"a dotted key of {parts:,} parts (a prompt file allows at most {MAX_KEY_PARTS})",
             hint="a prompt's keys are nested two or three levels deep",
@@ -145,7 +144,8 @@ def check(text: str, source: str, name: str) -> tuple[PromptSpec | None, list[Pr
     c = _Checker(text, source)
     for key in doc:
         if key not in TOP_KEYS:
-            c.error((key,), f"unknown key '{key}' (known keys: {', '.join(TOP_KEYS)})")
+            # excerpt: a key may be 250,000 characters long
+            c.error((key,), f"unknown key {excerpt(key)} (known keys: {', '.join(TOP_KEYS)})")
     for key in REQUIRED:
         if key not in doc:
             c.error((), f"missing '{key}': {TOP_KEYS[key]}", hint=f'add {key} = "..."')

@@ -210,6 +210,7 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
         self.query_one(ParamsPanel).set_model(model, engine.model_name)
         chat = self.query_one(ChatPane)
         chat.on_reply = self.chat_recorder()
+        chat.on_edit = self.chat_editor()
         chat.set_engine(engine)
         self.query_one(ComparePane).set_engine(engine)
         self.show_status()

@@ -54,6 +54,7 @@ class ChatPane(ChatCommands, Vertical):
         self.queue: deque[TokenEvent] = deque()
         self.reply_turn: Turn | None = None
         self.on_reply: Callable[[Reply], None] | None = None  # the history's recorder
+        self.on_edit: Callable[[ChatSession], None] | None = None  # and of an /undo
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="chat-main"):
@@ -107,6 +108,7 @@ class ChatPane(ChatCommands, Vertical):
             )
             self.session.conversation_id = old.conversation_id
         self.session.on_reply = self.on_reply
+        self.session.on_edit = self.on_edit
         self.write(
             info(f"chat with {engine.model_name} · {fmt.name} · {engine.n_ctx}-token context")
         )

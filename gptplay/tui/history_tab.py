@@ -156,6 +156,12 @@ class HistoryMixin:
 
         return history.chat_recorder("tui-chat", on=self.history_on, warn=self.history_warn)
 
+    def chat_editor(self):
+        """The Chat tab's other hook: the chat after an /undo is what a resume brings back."""
+        from gptplay import history
+
+        return history.chat_editor(on=self.history_on, warn=self.history_warn)
+
     def reopen_run(self, run_id: int) -> None:
         """Enter in the History tab: a chat resumes in the Chat tab, a run in the Playground."""
         from gptplay.history import runs
