@@ -59,3 +59,16 @@ def test_the_installed_gptplay_command_starts():
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Usage: gptplay" in result.stdout
+
+
+def test_version_prints_gptplay_and_llama_cpp_python_versions():
+    import re
+    from importlib.metadata import version
+    from pathlib import Path
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    declared = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)
+    assert result.output.startswith(f"gptplay {declared} (")
+    assert f"llama-cpp-python {version('llama-cpp-python')}" in result.output
