@@ -55,7 +55,7 @@ async def test_shots_stream_into_columns_and_the_divergence_is_marked():
         assert pane.divergence.position == 0 and all(v.diverge == 0 for v in views[:3])
         assert "diverge at token 1" in pane.note
         odds = str(pane.query_one("#cmp-note").render())
-        assert "zero-shot ·fro 50.0% ·le 50.0%" in odds
+        assert "zero-shot took ·fro: ·fro 50.0% ·le 50.0%" in odds
         assert views[0].parent.border_subtitle.startswith("lp -0.69 · ppl 2.00 · 2 tok · stop")
 
 
