@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 def excerpt(value: object, limit: int = 40) -> str:
     """A value as an error message quotes it: repr'd and cut to about ``limit`` characters."""
     text = repr(value)
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def did_you_mean(word: str, known: Iterable[str], prefix: str = "") -> str | None:
+    """'did you mean X or Y?' for the known names close to a mistyped one; None if none is."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(known), n=3, cutoff=0.5)
+    return f"did you mean {' or '.join(prefix + c for c in close)}?" if close else None
 
 
 class GptplayError(Exception):

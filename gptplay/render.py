@@ -127,6 +127,12 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def rate(completion, digits: int = 1) -> str:
+    """'12.3 tok/s'; '– tok/s' where a run has no rate (one token: no time between tokens)."""
+    tps = completion.tokens_per_s
+    return f"{tps:.{digits}f} tok/s" if tps > 0 else "– tok/s"
+
+
 def shown(message: str) -> str:
     """A message as it may reach a terminal: keys masked, control characters escaped."""
     return escape_controls(redact(message))
@@ -144,7 +150,7 @@ def summary_line(c: Completion) -> Text:
     """Tokens, speed, first-token latency, finish reason and seed of a finished run."""
     ttft = "–" if c.time_to_first_token_s is None else f"{c.time_to_first_token_s:.2f} s"
     return Text(
-        f"{plural(c.tokens, 'token')} · {c.tokens_per_s:.1f} tok/s · first token {ttft} · "
+        f"{plural(c.tokens, 'token')} · {rate(c)} · first token {ttft} · "
         f"prompt {plural(c.prompt_tokens, 'token')} · finish: {c.finish_reason} · seed {c.seed} · "
         f"{c.model}{_constraint_note(c)}",
         style="dim",

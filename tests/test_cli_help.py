@@ -100,3 +100,16 @@ def test_every_help_has_a_clean_usage_line_and_text_wrapped_once(width):
             if a.strip() and b.strip():  # b continues a's paragraph: only a full line wraps
                 room = width - 1 - len(a)
                 assert len(b.split()[0]) + 1 > room, (command, width, a, b)
+
+
+def test_version_prints_gptplay_and_llama_cpp_python_versions():
+    import re
+    from importlib.metadata import version
+    from pathlib import Path
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    declared = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)
+    assert result.output.startswith(f"gptplay {declared} (")
+    assert f"llama-cpp-python {version('llama-cpp-python')}" in result.output

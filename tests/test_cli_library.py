@@ -163,3 +163,25 @@ def test_an_edit_that_changes_nothing_writes_no_copy_of_a_builtin(user_dirs):
     assert not (user_dirs / "prompts" / "qa.toml").exists()  # the built-in is not shadowed
     listing = {r["name"]: r for r in json.loads(run_cli("library", "list", "--json").stdout)}
     assert listing["qa"]["origin"] == "built-in"
+
+
+def test_path_without_a_name_prints_the_folder_prompts_are_saved_in(user_dirs, tmp_path):
+    proc = run_cli("library", "path")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(user_dirs / "prompts")
+    proc = run_cli("library", "path", "--library", str(tmp_path / "mine"))
+    assert proc.stdout.strip() == str(tmp_path / "mine")
+
+
+def test_the_new_skeleton_validates_and_points_to_a_section_that_exists(user_dirs):
+    import re
+
+    assert run_cli("library", "new", "opposites").returncode == 0
+    text = (user_dirs / "prompts" / "opposites.toml").read_text()
+    assert run_cli("library", "validate", "opposites").returncode == 0
+    first = text.splitlines()[0]
+    doc, section = re.search(r"gptplay's (\S+), \"([^\"]+)\"", first).groups()
+    headings = (Path(__file__).parents[1] / doc).read_text().splitlines()
+    assert any(h.lstrip("#").strip() == section for h in headings if h.startswith("#"))
+    # the comment above the template counts no demonstrations: the file has two
+    assert "One demonstration" not in text and text.count("\n[[examples]]\n") == 2

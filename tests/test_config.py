@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -141,9 +142,25 @@ def test_config_show_path_and_set(user_dirs):
     record = json.loads(run_cli("config", "show", "--json").stdout)
     assert record["settings"]["gpu_layers"] == {"value": -1, "from": "config"}
     assert record["settings"]["sampling.stop"] == {"value": ["\n\n"], "from": "config"}
-    assert record["settings"]["sampling.top_k"] == {"value": 40, "from": "built-in"}
+    assert record["settings"]["sampling.top_k"] == {"value": 40, "from": "default"}
     proc = run_cli("config", "set", "sampling.topk", "3")
     assert proc.returncode == 2 and "Unknown setting 'sampling.topk'" in proc.stderr
+
+
+def test_config_show_and_effective_use_one_word_for_the_default(user_dirs):
+    plain = invoke("config", "show").stdout
+    effective = invoke("config", "show", "--effective").stdout
+    assert "built-in" not in plain
+    assert re.search(r"sampling\.top_k\s+40\s+default", plain), plain
+    assert "default  " in effective and "sampling.top_k=40" in effective
+
+
+def test_a_mistyped_config_key_gets_the_same_did_you_mean_as_a_task(user_dirs):
+    proc = run_cli("config", "set", "sampling.tempreature", "0.5")
+    assert proc.returncode == 2 and "hint: did you mean sampling.temperature?" in proc.stderr
+    assert not (user_dirs / "config.toml").exists()
+    proc = run_cli("library", "path", "translat")
+    assert proc.returncode != 0 and "hint: did you mean translate" in proc.stderr
 
 
 def editor(tmp_path: Path, body: str) -> dict:

@@ -57,7 +57,7 @@ def test_replay_runs_it_again_and_the_tokens_are_identical(model_path):
     run = only_run()
     replay = run_cli("replay", str(run.id))
     assert replay.returncode == 0, replay.stderr
-    assert "identical: the 8 tokens came out the same" in replay.stderr
+    assert "identical: all 8 tokens came out the same" in replay.stderr
     assert replay.stdout.strip() == run.output.strip()
     again = runs.listing(runs.Filters(command="replay"))
     assert len(again) == 1 and again[0].output == run.output

@@ -190,6 +190,21 @@ async def test_edit_invalid_then_valid_and_save_a_user_copy(user_dirs):
 
 
 @sync
+async def test_f4_puts_the_cursor_in_the_toml_and_tab_leaves_it():
+    app, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)  # startup done: the query field has taken focus
+        await pilot.press("f4")
+        area = app.query_one(EditPane).area
+        await wait_until(pilot, lambda: app.focused is area)
+        before = area.text
+        await pilot.press("#", "x")
+        assert area.text == "#x" + before  # typing edits at once, no Tab needed
+        await pilot.press("tab")
+        assert app.focused is not area and area.text == "#x" + before  # no indentation
+
+
+@sync
 async def test_unsaved_changes_are_never_lost_silently(user_dirs):
     app, _ = fake_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -25,6 +25,9 @@ def finished(app):
 
 async def compared(pilot, replies, values: str = "0,1,3", axis: str = "shots") -> ComparePane:
     await ready(pilot)
+    query = pilot.app.composition.query
+    if not query.get("english"):  # an empty query is refused, as the CLI refuses it
+        query["english"] = "cheese"
     for reply in replies:
         pilot.app.engine.enqueue(reply)
     await pilot.press("f8")
@@ -52,7 +55,7 @@ async def test_shots_stream_into_columns_and_the_divergence_is_marked():
         assert pane.divergence.position == 0 and all(v.diverge == 0 for v in views[:3])
         assert "diverge at token 1" in pane.note
         odds = str(pane.query_one("#cmp-note").render())
-        assert "zero-shot ·fro 50.0% ·le 50.0%" in odds
+        assert "zero-shot took ·fro: ·fro 50.0% ·le 50.0%" in odds
         assert views[0].parent.border_subtitle.startswith("lp -0.69 · ppl 2.00 · 2 tok · stop")
 
 
@@ -106,6 +109,28 @@ async def test_bad_values_are_one_notice_and_nothing_runs():
         assert len(app._notifications) == 4
 
 
+@sync
+async def test_an_empty_query_is_refused_as_the_cli_refuses_it():
+    from tests.cli_support import invoke
+
+    app, engine = fake_app(FakeEngine(n_ctx=4096))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f8", "ctrl+r")
+        await pilot.pause()
+        pane = app.query_one(ComparePane)
+        assert not pane.busy and engine.prompts == [] and pane.results == []
+        notice = [n.message for n in app._notifications]
+        assert any("needs a value for the field 'english'" in m for m in notice), notice
+        app.composition.query["english"] = "   "
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert engine.prompts == []
+    for given in ([], ["--input", ""], ["--input", "  "]):
+        ran = invoke("compare", "translate", "--shots", "0,1", *given)
+        assert ran.exit_code != 0 and "needs a value for the field 'english'" in ran.error
+
+
 def test_compare_view_is_a_token_view():
     assert issubclass(CompareView, TokenView)
 
@@ -155,6 +180,7 @@ async def test_escape_stops_a_comparison_and_keeps_what_streamed():
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         engine.enqueue([" x"] * 200)
+        app.composition.query["english"] = "cheese"
         await pilot.press("f8", "ctrl+r")
         pane = app.query_one(ComparePane)
         await wait_until(pilot, lambda: len(pane.views()[0].tokens) > 2)

@@ -118,3 +118,50 @@ async def test_no_history_records_nothing():
         await wait_until(pilot, idle(app))
         await pilot.pause(0.1)
     assert recorded() == []
+
+
+@sync
+async def test_a_reopened_complete_run_sets_every_pane_and_compare_runs_it():
+    from gptplay.tui.compare_tab import ComparePane
+    from gptplay.tui.editor import EditPane
+    from gptplay.tui.prompt_view import PromptView
+    from tests.cli_support import invoke
+
+    text = "Once upon a time,\nthere was"
+    cli = FakeEngine()
+    cli.enqueue([" a", " fox"])
+    ran = invoke("complete", text, "-t", "0.3", "-n", "5", "--top-k", "7", engine=cli)
+    assert ran.exit_code == 0, ran.error
+    engine = FakeEngine(n_ctx=4096)
+    app, _ = fake_app(engine)  # translate is open: its stop "\n" and max_tokens 32
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f7")
+        await wait_until(pilot, lambda: app.query_one("#history-list", DataTable).row_count == 1)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.query_one("#tabs").active == "play")
+        assert app.composition.spec.name == "complete" and app.composition.shots == 0
+        assert app.composition.compose().text == text
+        assert app.query_one("#q-prompt", Input).value == text  # the Composer shows it
+        assert "translate" not in str(app.query_one("#composer").border_title)
+        prompt_view = app.query_one(PromptView)
+        prompt_view.refresh_prompt(app.engine)
+        assert prompt_view.text == text  # the Prompt tab too
+        editor = app.query_one(EditPane)
+        assert editor.name_ == "complete" and not editor.dirty and not editor.errors
+        params = app.query_one(ParamsPanel).params()
+        assert params.top_k == 7 and params.max_tokens == 5 and params.temperature == 0.3
+        assert not params.stop  # translate's stop is gone
+        await pilot.press("f8")
+        pane = app.query_one(ComparePane)
+        pane.query_one("#cmp-axis").value = "temperature"
+        await pilot.pause()
+        pane.query_one("#cmp-values", Input).value = "0,0.8"
+        engine.enqueue([" a"])
+        engine.enqueue([" b"])
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: not pane.busy and len(pane.results) == 2)
+        assert [r.variant.prompt for r in pane.results] == [text, text]
+        params = [r.variant.params for r in pane.results]
+        assert [p.max_tokens for p in params] == [5, 5] and [p.top_k for p in params] == [7, 7]
+        assert all(not p.stop for p in params)

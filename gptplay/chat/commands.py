@@ -5,14 +5,13 @@ No terminal or screen code; ``gptplay.chat.slash`` runs the commands for both fr
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from gptplay.chat.session import ChatSession
 from gptplay.chat.templates import ChatFormat
 from gptplay.engine.types import SamplingParams, TokenEvent
-from gptplay.errors import UsageError
+from gptplay.errors import UsageError, did_you_mean
 from gptplay.render import plural
 from gptplay.settings import (
     Layer,
@@ -82,8 +81,8 @@ def parse(line: str, known: Iterable[str]) -> tuple[str, str] | None:
     name = name.lower()
     names = list(known)
     if name not in names:
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f"did you mean /{close[0]}? " if close else ""
+        close = did_you_mean(name, names, prefix="/")
+        hint = f"{close} " if close else ""
         raise UsageError(f"unknown command /{name}.", hint=f"{hint}/help lists them.")
     return name, arg.strip()
 

@@ -25,7 +25,7 @@ from gptplay.chat.session import ChatSession, ChatStateError, Reply
 from gptplay.engine.base import CancelCheck
 from gptplay.engine.types import Completion, TokenEvent
 from gptplay.errors import UsageError
-from gptplay.render import plural
+from gptplay.render import plural, rate
 
 NAMES = tuple(name for name, _, _ in COMMANDS) + ("quit",)
 SAVE_SUFFIXES = {".json": "JSON, loadable with /load", ".md": "markdown"}
@@ -106,7 +106,7 @@ def figures(c: Completion) -> str:
     """A reply's figures: tokens, speed, first-token latency, prompt and cache, finish, seed."""
     ttft = "–" if c.time_to_first_token_s is None else f"{c.time_to_first_token_s:.2f} s"
     return (
-        f"{plural(c.tokens, 'token')} · {c.tokens_per_s:.1f} tok/s · first token {ttft} · "
+        f"{plural(c.tokens, 'token')} · {rate(c)} · first token {ttft} · "
         f"prompt {plural(c.prompt_tokens, 'token')} ({c.cached_tokens} cached) · "
         f"{c.finish_reason} · seed {c.seed}"
     )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
+
+import typer
 
 from gptplay.cli.help import App
 from gptplay.errors import GptplayError
@@ -41,6 +44,31 @@ def _register() -> None:
 
 
 _register()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from gptplay import __version__
+
+        try:  # read from pip's record, not imported: --version stays instant
+            llama = f"llama-cpp-python {version('llama-cpp-python')}"
+        except PackageNotFoundError:
+            llama = "llama-cpp-python not installed"
+        print(f"gptplay {__version__} ({llama}; Python {sys.version.split()[0]})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """A terminal playground for prompting language models: zero/one/few-shot prompts, chat,
+    and every token's probability."""
 
 
 def main() -> None:

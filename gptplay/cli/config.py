@@ -9,7 +9,7 @@ import typer
 from gptplay.cli import options as o
 from gptplay.cli.fewshot import LibraryOpt
 from gptplay.cli.help import App
-from gptplay.errors import GptplayError, UsageError
+from gptplay.errors import GptplayError, UsageError, did_you_mean
 from gptplay.jsonout import json_line
 
 config_app = App(
@@ -65,7 +65,7 @@ def show(
     *,
     flags: o.Flags,
 ) -> None:
-    """The settings in effect and where each comes from (config.toml or built-in)."""
+    """The settings in effect and where each comes from (config.toml or the default)."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -112,8 +112,8 @@ def show(
 
 
 def _short(origin: str) -> str:
-    """'config /path:3' as 'config', 'default' as 'built-in' (the plain `config show`)."""
-    return "config" if origin.startswith("config") else "built-in"
+    """'config /path:3' as 'config' (the plain `config show`); 'default' stays 'default'."""
+    return "config" if origin.startswith("config") else "default"
 
 
 def _literal(key: str, value: object) -> str:
@@ -192,14 +192,22 @@ def set_cmd(
     table, _, name = key.rpartition(".")
     known = (not table and name in TOP) or (table == "sampling" and name in SAMPLING)
     if not (known or (table == "aliases" and name)):
+        keys = [*TOP, *(f"sampling.{k}" for k in SAMPLING)]
         raise UsageError(
             f"Unknown setting {key!r}.",
-            hint="settings: "
-            + ", ".join([*TOP, *(f"sampling.{k}" for k in SAMPLING)])
-            + ", aliases.NAME",
+            hint=_close(table, name, key) or "settings: " + ", ".join(keys) + ", aliases.NAME",
         )
     write_value(key, _toml_value(value))
     print(f"{key} set in {config_path()}")
+
+
+def _close(table: str, name: str, key: str) -> str | None:
+    """The did-you-mean of a mistyped key, matched within its table (sampling.NAME)."""
+    from gptplay.config import SAMPLING, TOP
+
+    if table == "sampling":
+        return did_you_mean(name, SAMPLING, prefix="sampling.")
+    return did_you_mean(key, [*TOP, *(f"sampling.{k}" for k in SAMPLING)])
 
 
 def _toml_value(text: str) -> object:

@@ -22,7 +22,7 @@ from gptplay.evaluate import (
     subset,
 )
 from gptplay.evaluate.data import example_from_row, option_fields
-from gptplay.evaluate.run import plan
+from gptplay.evaluate.run import plan, seeds_text
 from gptplay.library import PromptSpec
 from gptplay.settings import default_layer
 from gptplay.settings.schema import BY_NAME
@@ -293,7 +293,7 @@ class EvalSession:
                     how += f", majority of {self.config.samples} chains"
             err.print(
                 f"{pe.name}: {len(pe.test)} examples from {source}, shots "
-                f"{','.join(map(str, self.config.shots))}, {self.config.seeds} seeds, {how} · "
+                f"{','.join(map(str, self.config.shots))}, {seeds_text(self.config)}, {how} · "
                 f"{engine.model_name}",
                 style="dim",
                 markup=False,  # names and labels come from files: text, never markup

@@ -49,6 +49,7 @@ class FewshotRun:
         self.spec = self.lib.load(self.task)
         self.settings = self.flags.settings(self.spec.settings_layer())
         fields, variables = split_inputs(self.spec, self.text, self.values)
+        self.spec.check_query(fields)
         trigger = cot_trigger(self.spec, self.cot, self.cot_trigger)
         self.composed = compose(
             self.spec, self.shots, fields, variables, self.select, self.seed, trigger=trigger

@@ -64,7 +64,12 @@ def _tidy(param) -> None:
 
 
 class Group(TyperGroup):
-    """A command group whose own --help flag shows no type either."""
+    """A command group whose own flags (--help, --version) show no type either."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            _tidy(param)
 
     def get_help_option(self, ctx):
         option = super().get_help_option(ctx)

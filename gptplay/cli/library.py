@@ -21,12 +21,14 @@ library_app = App(
     no_args_is_help=True,
 )
 
-SKELETON = """# A prompt for gptplay. See the README's "Prompt library" section for every key.
+SKELETON_DOC = ("docs/library.md", "The prompt file")  # the section the skeleton points to
+SKELETON = """# A prompt for gptplay. Every key is described in gptplay's {doc}, "{section}".
 title = "{title}"
 description = "What this prompt is for."
 kind = "completion"
 instruction = "Write the opposite of each word."
-# One demonstration; the query is this template cut just before {{answer}}.
+# Each [[examples]] entry below fills this template to make one demonstration;
+# the query is this template cut just before {{opposite}}, where the answer goes.
 template = "{{word}} -> {{opposite}}"
 answer = "opposite"
 separator = "\\n"
@@ -116,13 +118,16 @@ def show(
 
 @library_app.command()
 def path(
-    name: Annotated[str, typer.Argument(help="A prompt name.")],
+    name: Annotated[
+        str | None, typer.Argument(help="A prompt name (none: the folder your prompts go to).")
+    ] = None,
     library: LibraryOpt = None,
 ) -> None:
-    """Print the file a prompt name resolves to."""
+    """Print the file a prompt name resolves to, or the folder new prompts are saved in."""
     from gptplay.library import Library
 
-    print(Library.default(library).find(name).path)
+    lib = Library.default(library)
+    print(lib.save_dir if name is None else lib.find(name).path)
 
 
 @library_app.command()
@@ -178,7 +183,8 @@ def new(
     if from_:
         text = lib.find(from_).path.read_text(encoding="utf-8")
     else:
-        text = SKELETON.format(title=name)
+        doc, section = SKELETON_DOC
+        text = SKELETON.format(title=name, doc=doc, section=section)
     try:
         atomic_write(target, text, exclusive=True)  # two `new` at once: one is refused
     except FileExists as exc:

@@ -36,7 +36,8 @@ def compare(old, new) -> dict:
 
 def _verdict(result: dict, old, new) -> str:
     if result["identical"]:
-        line = f"identical: the {result['recorded_tokens']} tokens came out the same"
+        n = result["recorded_tokens"]
+        line = f"identical: {'the token' if n == 1 else f'all {n} tokens'} came out the same"
     else:
         i = result["first_difference"]
         a = [e for e in old if e.id >= 0]

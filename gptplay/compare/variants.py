@@ -108,5 +108,10 @@ def parse_list(option: str, text: str, kind: Callable[[str], object]) -> tuple:
                 hint=f"a comma-separated list, like {option} {'0,1,3' if kind is int else '0,0.8'}",
             ) from None
     if len(set(out)) != len(out):
-        raise UsageError(f"{option} {excerpt(text)} repeats a value.", hint="give each value once.")
+        again = (
+            " (--samples N runs each variant N times, with N seeds)" if option[:2] == "--" else ""
+        )
+        raise UsageError(
+            f"{option} {excerpt(text)} repeats a value.", hint=f"give each value once{again}."
+        )
     return tuple(out)

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from gptplay.compare.diverge import Divergence
 from gptplay.compare.run import VariantResult
-from gptplay.render import pct, prob_style, visible
+from gptplay.render import pct, prob_style, rate, visible
 
 LAYOUTS = ("auto", "columns", "rows")
 MIN_COLUMN = 26  # cells: narrower columns wrap a short answer into an unreadable strip
@@ -55,7 +55,7 @@ def summary_text(result: VariantResult, sep: str = " · ") -> Text:
     parts = (
         f"{c.tokens} token{'s' if c.tokens != 1 else ''} · "
         f"mean logprob {_num(result.mean_logprob, '.3f')}",
-        f"ppl {_num(result.perplexity, '.2f')} · {c.tokens_per_s:.1f} tok/s",
+        f"ppl {_num(result.perplexity, '.2f')} · {rate(c)}",
         f"finish: {c.finish_reason} · seed {c.seed}",
     )
     return Text(sep.join(parts), style="dim")

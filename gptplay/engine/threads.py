@@ -44,8 +44,10 @@ class RateWatch:
         if fastest <= 0 or median < SLOW_FACTOR * fastest:
             return None
         self.told = True
+        # the rate the summary line reports: tokens after the first over the time they took
+        rate = len(self._steps) / sum(self._steps)
         return (
-            f"generation ran at {1 / median:.1f} tok/s, far below the {1 / fastest:.1f} tok/s "
+            f"generation ran at {rate:.1f} tok/s, far below the {1 / fastest:.1f} tok/s "
             f"of its fastest steps: another process is probably busy on one of the "
             f"{self.threads} cores llama.cpp's threads wait for at every step. "
             "Try --threads 1 (or threads = 1 in config.toml)."

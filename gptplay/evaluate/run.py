@@ -118,6 +118,15 @@ def plan(config: EvalConfig) -> list[tuple[int, int | None]]:
     ]
 
 
+def seeds_text(config: EvalConfig) -> str:
+    """How many demonstration samples run, as the plan runs them: zero-shot needs no seed."""
+    sampled = [k for k in config.shots if k > 0]
+    if not sampled:
+        return "zero-shot (no demonstrations to sample: one run)"
+    seeds = f"{config.seeds} seed{'' if config.seeds == 1 else 's'}"
+    return seeds + (" (zero-shot runs once)" if len(sampled) < len(config.shots) else "")
+
+
 ProgressFn = Callable[[Run, int], None]
 
 

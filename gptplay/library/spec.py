@@ -180,6 +180,16 @@ class PromptSpec:
             assistant_prefix=tpl.render(middle, values).strip(),
         )
 
+    def check_query(self, fields: Mapping[str, str]) -> None:
+        """A query to run: every query field given and not blank (the CLI's and the TUI's rule)."""
+        self._check_fields(fields, self.query_fields)
+        blank = next((n for n in self.query_fields if not fields[n].strip()), None)
+        if blank is not None:
+            raise PromptError(
+                f"prompt '{self.name}' needs a value for the field '{blank}': it is empty.",
+                hint=f"pass it as the input or with --var {blank}=TEXT.",
+            )
+
     def _check_fields(self, given: Mapping[str, str], needed: tuple[str, ...]) -> None:
         """A PromptError naming the first field that was not given."""
         for name in needed:

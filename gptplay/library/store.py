@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from gptplay.errors import did_you_mean
 from gptplay.library.errors import PromptError
 from gptplay.library.loader import check, load_text, read_source
 from gptplay.library.spec import PromptSpec
@@ -92,12 +92,7 @@ class Library:
         entries = {e.name: e for e in self.entries()}
         if name in entries:
             return entries[name]
-        close = difflib.get_close_matches(name, list(entries), n=3, cutoff=0.5)
-        hint = (
-            f"did you mean {' or '.join(close)}?"
-            if close
-            else "gptplay library list shows every prompt."
-        )
+        hint = did_you_mean(name, entries) or "gptplay library list shows every prompt."
         raise PromptError(f"no prompt named '{name}'.", hint=hint)
 
     def builtin_path(self, name: str) -> Path | None:

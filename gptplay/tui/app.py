@@ -470,6 +470,8 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
             self.query_one(PromptView).refresh_prompt(self.engine)
         elif event.pane.id == "chat":
             self.query_one("#chat-input").focus()
+        elif event.pane.id == "edit":
+            self.query_one(EditPane).area.focus()  # F4 then typing edits the TOML
         elif event.pane.id == "history":
             self.query_one(HistoryPane).reload()
             self.query_one("#history-filter").focus()

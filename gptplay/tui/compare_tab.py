@@ -238,6 +238,7 @@ class ComparePane(Vertical):
         text = Text(f"diverge at token {div.position + 1}: ", "bold magenta")
         for r, taken, row in zip(self.results, div.taken, div.logprobs):
             text.append(f"  {r.variant.label} ", "bold")
+            text.append(f"took {visible(div.choice_text(taken))}: ")
             for c, lp in enumerate(row):
                 p = "–" if lp is None else f"{100 * math.exp(lp):.1f}%"
                 style = "underline" if c == taken else ""

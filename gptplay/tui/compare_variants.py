@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from gptplay.compare import Axis, Variant, label_of, parse_list
 from gptplay.engine.types import SamplingParams
 from gptplay.errors import UsageError
-from gptplay.library import Library
+from gptplay.library import Library, PromptError
 from gptplay.tui.composition import Composition
 
 # axis name -> (what the user types, how one value is read)
@@ -76,6 +76,15 @@ def recipe_for(
     return Recipe(comp, params, model=value)  # "current": the model already loaded
 
 
+def check_query(comp: Composition) -> None:
+    """The CLI's rule: no variant runs with an empty query field."""
+    try:
+        comp.spec.check_query(comp.query)
+    except PromptError as exc:
+        exc.hint = "type it in the Playground's Query field (Ctrl+E goes there)."
+        raise
+
+
 def build(
     axis: str, text: str, base: Composition, params: SamplingParams, library: Library
 ) -> tuple[list[Variant], list[Recipe]]:
@@ -92,6 +101,7 @@ def build(
     variants, recipes = [], []
     for n, value in enumerate(values):
         recipe = recipe_for(axis, value, base, params, library)
+        check_query(recipe.composition)
         prompt = recipe.composition.compose().text
         settings = {"task": recipe.composition.spec.name, "shots": recipe.composition.shots}
         axis_values = {axis: value}

@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.message import Message
 
 from gptplay import compare
+from gptplay.render import rate
 from gptplay.tui.token_view import TokenView
 
 ECHO = Style(underline=True, bold=True)  # the same position as the cursor in another column
@@ -19,7 +20,7 @@ def subtitle(r: compare.VariantResult) -> str:
     c = r.completion
     lp = "–" if r.mean_logprob is None else f"{r.mean_logprob:.2f}"
     ppl = "–" if r.perplexity is None else f"{r.perplexity:.2f}"
-    return f"lp {lp} · ppl {ppl} · {c.tokens} tok · {c.finish_reason} · {c.tokens_per_s:.0f} tok/s"
+    return f"lp {lp} · ppl {ppl} · {c.tokens} tok · {c.finish_reason} · {rate(c, 0)}"
 
 
 class CompareView(TokenView):

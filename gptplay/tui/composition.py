@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 
 from gptplay.library import ComposedPrompt, PromptSpec, assemble
 
+PLAIN = "complete"  # the name a plain prompt goes by in the composer (Ctrl+S: my-complete)
+
 
 def shots_label(n: int) -> str:
     """zero-shot, one-shot or N-shot (few-shot), as the GPT-3 paper names them."""
@@ -40,6 +42,21 @@ class Composition:
             query=dict.fromkeys(spec.query_fields, ""),
             variables=variables,
         )
+
+    @classmethod
+    def plain(cls, text: str, title: str) -> Composition:
+        """A prompt typed as it is (`gptplay complete`): one query field holding the text."""
+        spec = PromptSpec(
+            name=PLAIN,
+            title=title,
+            kind="completion",
+            template="{prompt}{output}",
+            answer="output",
+            description="the text of a `gptplay complete` run, as it was sent",
+        )
+        composition = cls.of(spec, 0)
+        composition.query["prompt"] = text
+        return composition
 
     @property
     def shots(self) -> int:

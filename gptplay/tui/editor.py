@@ -38,7 +38,10 @@ class EditPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="edit-where")
-        yield TextArea.code_editor("", language="toml", id="toml", soft_wrap=True)
+        # Tab leaves the editor, as everywhere else in the app (TOML needs no indentation)
+        yield TextArea.code_editor(
+            "", language="toml", id="toml", soft_wrap=True, tab_behavior="focus"
+        )
         yield Static("", id="edit-check")
 
     @property

@@ -187,8 +187,11 @@ class HistoryMixin:
         if self.generating:
             self.action_cancel()
         self.generator.next_run()  # tokens still in flight belong to the old run
+        # every pane shows the run: its library prompt, or its text as a plain prompt
         if run.task and run.task in {e.name for e in self.library.entries()}:
             self.open_prompt(run.task)
+        else:
+            self.open_plain(run.prompt, f"run {run.id}")
         self.query_one(ParamsPanel).fill(self._recorded_settings(run))
         ids = list(run.prompt_ids or ())
         if not ids and self.engine is not None:

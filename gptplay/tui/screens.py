@@ -22,6 +22,7 @@ HELP = (
     ("Ctrl+E", "the query (focused when a prompt is opened)"),
     ("Ctrl+O", "the output (move over tokens with ←/→/↑/↓, Home, End, or click one)"),
     ("Enter on an alternative", "branch: cut the text there, take it, and continue"),
+    ("1–9 (output)", "branch at the selected token with its alternative N"),
     ("Ctrl+B or Backspace (output)", "back to the branch this one was cut from"),
     ("Space (demonstrations)", "include or exclude a demonstration"),
     ("Ctrl+↑ / Ctrl+↓", "move a demonstration up or down"),

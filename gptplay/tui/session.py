@@ -35,6 +35,18 @@ class SessionMixin:
         self.sub_title = name
         self.call_after_refresh(self._focus_query_if_playing)
 
+    def open_plain(self, text: str, title: str) -> None:
+        """A prompt without a library file (a reopened `complete` run) in every pane."""
+        from gptplay.library import render_toml
+
+        self.composition = Composition.plain(text, title)
+        spec = self.composition.spec
+        self.query_one(Composer).load(self.composition)
+        self.query_one(ParamsPanel).fill(self.settings_layers.resolve())
+        self.query_one(EditPane).load(spec, render_toml(spec))
+        self.query_one(PromptView).refresh_prompt(self.engine)
+        self.sub_title = title
+
     def _focus_query_if_playing(self) -> None:
         """Choosing a prompt is followed by typing the query, unless another tab is in use."""
         if self.query_one("#tabs").active == "play":

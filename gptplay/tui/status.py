@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from gptplay.engine.types import Completion
-from gptplay.render import plural
+from gptplay.render import plural, rate
 
 
 def status_text(
@@ -21,7 +21,7 @@ def status_text(
     parts = [plural(tokens, "token")]
     if completion is not None:
         ttft = completion.time_to_first_token_s
-        parts.append(f"{completion.tokens_per_s:.1f} tok/s")
+        parts.append(rate(completion))
         parts.append("first token –" if ttft is None else f"first token {ttft:.2f} s")
     if n_ctx:
         parts.append(f"context {prompt_tokens + tokens}/{n_ctx}")

@@ -225,6 +225,10 @@ class TokenView(ScrollView, can_focus=True):
         if line is not None:
             self.refresh_lines(line, 2)
 
+    def on_focus(self) -> None:
+        """Entering the output (Ctrl+O, Tab) selects a token: the inspector shows it at once."""
+        self.select(0 if self.cursor is None else self.cursor)
+
     def action_move(self, delta: int) -> None:
         if self.cursor is None:
             self.select(len(self.tokens) - 1 if delta < 0 else 0)
