@@ -186,7 +186,7 @@ def test_a_vllm_that_does_not_say_its_version_is_not_sent_a_constraint():
     with scripted_server(recorder) as url:
         engine = connect(url)
         params = SamplingParams(max_tokens=2, json_schema=json.dumps(PERSON))
-        with pytest.raises(UsageError, match="did not say its version"):
+        with pytest.raises(UsageError, match="gave no version gptplay can read"):
             engine.stream("The sky", params, top=1)
         assert completions(recorder) == []
         engine.stream("The sky", SamplingParams(max_tokens=2, logit_bias=("9=1",))).run()

@@ -131,8 +131,8 @@ class OpenAIApi(ServerApi):
                 self.http.url,
                 "vLLM",
                 steer.what,
-                "did not say its version (GET /version), and vLLM ignores the structured-"
-                "output field of another version",
+                "gave no version gptplay can read (GET /version), and vLLM ignores the "
+                "structured-output field of another version",
             )
         if steer.schema_text is not None:
             key, value = "json", steer.schema()
