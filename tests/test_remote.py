@@ -288,3 +288,13 @@ def test_a_banned_token_changes_the_servers_greedy_answer(remote):
     banned = SamplingParams(temperature=0.0, max_tokens=1, logit_bias=(" positive=ban",))
     text = remote.stream(REVIEW, banned, probs=False).run().text
     assert text not in ("", " positive")
+
+
+def test_a_bias_id_is_refused_on_llama_cpp_pythons_server(server):
+    """It reports no vocabulary size, and an id outside it makes it drop the whole
+    logit_bias (its bias processor raises inside a ctypes callback, which is ignored)."""
+    result = run_cli("complete", "Hi", "--model", server, "--logit-bias", "999999=1")
+    assert result.returncode == 2, result.stderr
+    assert "does not report its vocabulary size" in result.stderr
+    assert "so the id 999999 cannot be checked" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -61,6 +61,7 @@ def llama():
 
 def test_llama_server_gets_the_schema_object_and_bias_pairs_with_false_for_a_ban(llama):
     url, recorder = llama
+    recorder.n_vocab = 200
     params = SamplingParams(
         max_tokens=4, json_schema=json.dumps(PERSON), logit_bias=(" world=ban", "14=2.5")
     )
@@ -121,6 +122,18 @@ def test_a_bias_id_beyond_the_servers_vocabulary_is_refused_before_generating(ll
     assert engine.logit_bias(("119=-3",)) == [(119, -3.0)]
 
 
+def test_a_bias_id_is_refused_where_llama_server_does_not_report_its_vocabulary(llama):
+    """llama-server ignores an id outside its vocabulary without a word: unchecked, an id is
+    not sent; a text is, since its id comes from the server's own tokenizer."""
+    url, recorder = llama
+    engine = connect(url)
+    with pytest.raises(UsageError, match=r"does not report its vocabulary size \(meta.n_vocab"):
+        engine.stream([1], SamplingParams(max_tokens=4, logit_bias=("14=1",)), top=1)
+    assert completions(recorder) == []
+    engine.stream([1], SamplingParams(max_tokens=4, logit_bias=("!=1",)), top=1).run()
+    assert completions(recorder)[-1]["logit_bias"] == [[14, 1.0]]
+
+
 def test_a_bias_text_of_several_tokens_names_them_from_the_server(llama):
     url, _ = llama
     result = run_cli("complete", "Hi", "--model", url, "--logit-bias", "Hello world=2")
@@ -173,6 +186,19 @@ def test_vllm_gets_structured_outputs_or_guided_fields_by_its_version(settings, 
         f"guided_{k}": v for k, v in fields.items()
     }
     assert "structured_outputs" not in old
+
+
+def test_vllm_says_its_probabilities_under_a_grammar_are_after_its_mask():
+    with scripted_server(Vllm("0.11.0")) as url:
+        engine = connect(url)
+        said = notices(engine)
+        params = SamplingParams(max_tokens=2, choices=("blue", "grey"))
+        done = engine.stream("The sky", params, top=2).run()
+        assert any("computes its logprobs after its grammar mask" in s for s in said)
+        assert [e.logprob for e in done.events] == [-0.2, -1.0]  # vLLM's numbers, as sent
+        said.clear()
+        engine.stream("The sky", SamplingParams(max_tokens=2, logit_bias=("9=1",))).run()
+        assert any("gives no probability under the logit bias" in s for s in said)
 
 
 def test_vllm_gets_logit_bias_by_id_with_a_ban_at_openais_minus_100():

@@ -119,6 +119,11 @@ class ServerApi:
         """The server's vocabulary size, where it says (bounds --logit-bias ids)."""
         return None
 
+    def unchecked_ids(self) -> str | None:
+        """Why a --logit-bias id cannot be sent unchecked when vocab_size() is None (a
+        server that drops it silently); None where the server refuses a bad id itself."""
+        return None
+
     def steer_fields(self, steer: Steering) -> dict:
         """The request fields for ``steer``; UsageError where the server has none for it."""
         if steer.constrained:

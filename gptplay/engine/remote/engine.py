@@ -300,7 +300,8 @@ class RemoteEngine(RemoteScoring):
         """The run's constraint, and its --logit-bias resolved with the server's tokenizer."""
         vocab = self.api.vocab_size() if params.logit_bias else None
         tokenize = self.tokenize if self.api.caps.tokenizer else None
-        return steering(params, vocab or MAX_VOCAB, tokenize, self.piece, self.url)
+        unchecked = self.api.unchecked_ids() if vocab is None else None
+        return steering(params, vocab or MAX_VOCAB, tokenize, self.piece, self.url, unchecked)
 
     def logit_bias(self, entries: tuple[str, ...]) -> list[tuple[int, float]]:
         """--logit-bias entries as (token id, bias), through the server's tokenizer."""
@@ -369,6 +370,14 @@ class RemoteEngine(RemoteScoring):
                 f"{self.url} applies a grammar to its post-sampler probabilities only where "
                 "it refused the model's draw: they are shown as the server gives them, and no "
                 f"probability under the {what} (docs/remote.md, Constraints)."
+            )
+            return
+        if self.server_kind == "vllm" and steer.constrained:
+            # vLLM masks the logits with the grammar before it computes logprobs
+            self.say(
+                f"{self.url} (vLLM) computes its logprobs after its grammar mask: p is its "
+                "probability among the tokens the constraint allows, not the model's own "
+                "(docs/remote.md, Constraints)."
             )
             return
         self.say(

@@ -114,6 +114,12 @@ class LlamaServerApi(ServerApi):
                     self._n_vocab = self.check.vocab_size(meta["n_vocab"], "meta.n_vocab")
         return self._n_vocab
 
+    def unchecked_ids(self) -> str | None:
+        return (
+            "does not report its vocabulary size (meta.n_vocab in GET /v1/models), and "
+            "llama-server ignores a logit_bias id outside it"
+        )
+
     # ---- generation ---------------------------------------------------------------
 
     def _body(self, prompt, params, seed: int, max_tokens: int) -> dict:

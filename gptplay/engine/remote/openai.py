@@ -125,6 +125,14 @@ class OpenAIApi(ServerApi):
             "has no grammar or JSON-schema field on /v1/completions that gptplay knows of",
         )
 
+    def unchecked_ids(self) -> str | None:
+        if self.flavour != "llama-cpp-python":
+            return None  # vLLM refuses an id outside its vocabulary; others: their own
+        return (
+            "(llama-cpp-python) does not report its vocabulary size, and drops the whole "
+            "logit_bias when an id is outside it"
+        )
+
     def _vllm_fields(self, steer: Steering) -> dict:
         if self.version is None:
             raise lacks(

@@ -59,17 +59,27 @@ def steering(
     tokenize: Callable[..., list[int]] | None,
     piece: Callable[[int], bytes],
     url: str,
+    unchecked_ids: str | None = None,
 ) -> Steering:
     """The run's constraint and its --logit-bias resolved to ids (``tokenize`` None: the
-    server has no tokenizer, so only ids can be biased)."""
+    server has no tokenizer, so only ids can be biased; ``unchecked_ids``: why an id given
+    as digits cannot be checked against the server's vocabulary, where it cannot)."""
     from gptplay.engine.grammars import resolve_bias
     from gptplay.settings.bias import parse
 
     grammar = params.constraint()  # also refuses two constraints at once
     bias: list[tuple[int, float]] = []
     if params.logit_bias:
+        keys = [k for k, _ in parse(params.logit_bias)]
+        ids = [k for k in keys if isinstance(k, int)]
+        if ids and unchecked_ids is not None:
+            raise UsageError(
+                f"--logit-bias: {url} {unchecked_ids}, so the id {ids[0]} cannot be checked.",
+                hint="give the token's text instead (gptplay tokens 'TEXT' shows it): its id "
+                "comes from the server's tokenizer.",
+            )
         if tokenize is None:
-            texts = [k for k, _ in parse(params.logit_bias) if isinstance(k, str)]
+            texts = [k for k in keys if isinstance(k, str)]
             if texts:
                 raise UsageError(
                     f"--logit-bias: {url} has no tokenizer endpoint, so the token {texts[0]!r} "
