@@ -71,6 +71,11 @@ def test_llama_server_gets_the_schema_object_and_bias_pairs_with_false_for_a_ban
     assert body["logit_bias"] == [[11, False], [14, 2.5]]  # " world" is id 11 on its tokenizer
     tokenized = [b for p, b in recorder.requests if p == "/tokenize"]
     assert tokenized[-1]["content"] == " world" and tokenized[-1]["add_special"] is False
+    engine = connect(url)
+    for _ in range(3):  # the bias is resolved once, not once per request (eval, chat)
+        engine.stream([1, 10], params, top=1).run()
+    asked = [b for p, b in recorder.requests if p == "/tokenize" and b["content"] == " world"]
+    assert len(asked) == 2
 
 
 def test_llama_server_gets_choices_and_grammars_as_gbnf(llama):

@@ -135,6 +135,7 @@ class RemoteEngine(RemoteScoring):
         self._notify = notify
         self._said: set[str] = set()
         self._ids: dict[bytes, int] = {}  # token text -> id, for servers that send only text
+        self._steering: dict[tuple, Steering] = {}  # constraint settings -> resolved
         self.scoring_methods: dict[str, int] = {}  # method -> label tokens scored with it
         self._lock = threading.Lock()
         if api.n_ctx is None and n_ctx is None:
@@ -297,7 +298,15 @@ class RemoteEngine(RemoteScoring):
         return Stream(run(), finish, params.json_schema)
 
     def steering(self, params: SamplingParams) -> Steering:
-        """The run's constraint, and its --logit-bias resolved with the server's tokenizer."""
+        """The run's constraint, and its --logit-bias resolved with the server's tokenizer
+        (once per setting: eval and chat send the same bias with every request)."""
+        key = (params.grammar, params.json_schema, params.choices, params.logit_bias)
+        found = self._steering.get(key)
+        if found is None:
+            found = self._steering[key] = self._resolve(params)
+        return found
+
+    def _resolve(self, params: SamplingParams) -> Steering:
         vocab = self.api.vocab_size() if params.logit_bias else None
         tokenize = self.tokenize if self.api.caps.tokenizer else None
         unchecked = self.api.unchecked_ids() if vocab is None else None
