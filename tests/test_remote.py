@@ -16,6 +16,22 @@ pytestmark = pytest.mark.model
 
 GREEDY = SamplingParams(temperature=0.0, max_tokens=8)
 SST2 = SHARED / "datasets" / "sst2_dev.jsonl"
+PERSON = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "city": {"type": "string"},
+        "year": {"type": "integer"},
+    },
+    "required": ["name", "city", "year"],
+    "additionalProperties": False,
+}
+EXTRACT = "Extract: Ada Lovelace was born in London in 1815. JSON:"
+REVIEW = (
+    "Review: A dull, lifeless film.\nSentiment: negative\n\n"
+    "Review: The lead gives the performance of her career.\nSentiment: positive\n\n"
+    "Review: I loved every minute of it.\nSentiment:"
+)
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +104,9 @@ def agreed_tokens(served, local) -> int:
 def test_greedy_completion_text_logprobs_and_alternatives_match_the_local_engine(engine, remote):
     """The server decodes its prompt unpadded in one batch, gptplay in padded 64-token chunks
     (one run, one result), so the kernels round differently: a token's logprob moves by up
-    to ~0.05 nats, an alternative's by up to ~0.2, and greedy agrees token for token up to the first near-tie, where either may win (here
-    " blue" against " yellow", 0.013 nats apart, after " red,")."""
+    to ~0.05 nats, an alternative's by up to ~0.2, and greedy agrees token for token up to
+    the first near-tie, where either may win (here " blue" against " yellow", 0.013 nats
+    apart, after " red,")."""
     agreed = 0
     for prompt in ["The three primary colours are", "The capital of France is", "Once upon a time"]:
         local = engine.stream(prompt, GREEDY, top=5).run()
@@ -233,3 +250,51 @@ def test_text_scores_come_from_echoed_prompt_logprobs(engine, remote):
         for a, b in zip(served[split == 1 :], local[split == 1 :]):
             assert abs(a.logprob - b.logprob) < 0.3  # batch-shape rounding, see above
     assert "echoed prompt log-probabilities" in remote.scoring_report()
+
+
+# ---- constraints and logit bias on the server (issue 21) ------------------------------
+
+
+def test_cli_json_schema_on_the_server_prints_json_that_validates(srv, tmp_path):
+    """The issue's command with --model: llama-cpp-python's server is sent the schema as
+    GBNF (its /v1/completions takes a grammar, not a schema)."""
+    import jsonschema
+
+    path = tmp_path / "person.json"
+    path.write_text(json.dumps(PERSON))
+    result = run_cli(
+        "complete", EXTRACT, "--json-schema", str(path), "-t", "0", "--model", srv, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    value = json.loads(result.stdout)
+    jsonschema.validate(value, PERSON)
+    assert value["city"] == "London" and value["year"] == 1815
+    assert "JSON: valid" in result.stderr and "grammar: complete" in result.stderr
+    assert "gives no probability under the constraint" in result.stderr
+
+
+def test_choices_on_the_server_answer_one_of_them(remote):
+    plain = remote.stream(REVIEW, SamplingParams(temperature=0.0, max_tokens=1), probs=False)
+    assert plain.run().text == " positive"  # not a choice: the grammar has to act
+    params = SamplingParams(temperature=0.0, max_tokens=8, choices=("good", "bad"))
+    done = remote.stream(REVIEW, params, probs=False).run()
+    assert done.text in ("good", "bad", " good", " bad")
+    assert done.finish_reason == "stop" and done.complete is True
+
+
+def test_a_banned_token_changes_the_servers_greedy_answer(remote):
+    params = SamplingParams(temperature=0.0, max_tokens=1)
+    assert remote.stream(REVIEW, params, probs=False).run().text == " positive"
+    banned = SamplingParams(temperature=0.0, max_tokens=1, logit_bias=(" positive=ban",))
+    text = remote.stream(REVIEW, banned, probs=False).run().text
+    assert text not in ("", " positive")
+
+
+def test_a_bias_id_is_refused_on_llama_cpp_pythons_server(server):
+    """It reports no vocabulary size, and an id outside it makes it drop the whole
+    logit_bias (its bias processor raises inside a ctypes callback, which is ignored)."""
+    result = run_cli("complete", "Hi", "--model", server, "--logit-bias", "999999=1")
+    assert result.returncode == 2, result.stderr
+    assert "does not report its vocabulary size" in result.stderr
+    assert "so the id 999999 cannot be checked" in result.stderr
+    assert "Traceback" not in result.stderr

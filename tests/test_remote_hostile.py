@@ -182,7 +182,10 @@ BAD_STREAMS = {
     "a logprob of +50": (stream_of(token("a", 50.0)), "logprob = 50.0"),
     "a negative id": (stream_of(token("a", id=-4)), "id = -4"),
     "NaN": (_raw(json.dumps(token("a")).replace("-0.2", "NaN")), "NaN is not JSON"),
-    "Infinity": (_raw(json.dumps(token("a")).replace("-0.2", "-Infinity")), "-Infinity is not JSON"),
+    "Infinity": (
+        _raw(json.dumps(token("a")).replace("-0.2", "-Infinity")),
+        "-Infinity is not JSON",
+    ),
 }
 
 
@@ -328,3 +331,60 @@ def test_a_server_at_another_api_path_is_one_setting(user_dirs):
         result = run_cli("complete", "x", "--model", name, "--ctx", "64", "--no-probs")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(" fine")
+
+
+# ---- constraints and logit bias (issue 21) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "n_vocab, needle",
+    [
+        ("lots", "meta.n_vocab = 'lots'"),
+        (-1, "meta.n_vocab = -1"),
+        (1 << 30, "meta.n_vocab = 1073741824"),
+        (True, "meta.n_vocab = True"),
+    ],
+)
+def test_a_bad_vocabulary_size_is_one_line_naming_it(n_vocab, needle, user_dirs):
+    from tests.test_remote_steering import LlamaServer
+
+    recorder = LlamaServer()
+    recorder.n_vocab = n_vocab
+    with scripted_server(recorder) as url:
+        result = run_cli("complete", "x", "--model", url, "-n", "1", "--logit-bias", "5=1")
+    one_line_error(result, url, needle)
+
+
+def test_a_bad_tokenizer_answer_for_a_bias_text_is_one_line(user_dirs):
+    class BadTokenizer(Recorder):
+        def __call__(self, req, path, body):
+            if path == "/tokenize" and body.get("content") == " yes":
+                return send_json(req, {"tokens": [{"id": "11", "piece": " yes"}]})
+            return super().__call__(req, path, body)
+
+    with scripted_server(BadTokenizer()) as url:
+        result = run_cli("complete", "x", "--model", url, "-n", "1", "--logit-bias", " yes=2")
+    one_line_error(result, url, "tokens[].id = '11'")
+
+
+def test_a_server_refusing_a_grammar_is_one_line(user_dirs):
+    def refuse(req, body):
+        if "grammar" not in body:  # llama-server parses the grammar it is sent
+            return stream_of(token("a"), END)(req, body)
+        error = {"code": 400, "message": "Failed to parse grammar", "type": "invalid_request_error"}
+        send_json(req, {"error": error}, 400)
+
+    with llama_server(completion=refuse) as url:
+        result = run_cli("complete", "x", "--model", url, "-n", "2", "--grammar", 'root ::= "a"')
+    one_line_error(result, "400 Bad Request: Failed to parse grammar")
+
+
+@pytest.mark.parametrize("version", [["0.11.0"], 11, "banana", "9" * 40, ""])
+def test_a_vllm_version_that_is_not_one_is_never_guessed_for_a_constraint(version, user_dirs):
+    from tests.test_remote_steering import Vllm
+
+    with scripted_server(Vllm(version)) as url:
+        result = run_cli("complete", "The sky", "--model", url, "--choice", "blue,grey")
+        plain = run_cli("complete", "The sky", "--model", url, "-n", "2")
+    one_line_error(result, "gave no version gptplay can read (GET /version)", code=2)
+    assert plain.returncode == 0, plain.stderr  # the version matters to constraints only

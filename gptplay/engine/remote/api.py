@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gptplay.engine.remote.check import MAX_VOCAB, Fields
+from gptplay.engine.remote.steer import Steering, lacks
 from gptplay.engine.remote.transport import Http, RemoteError
 from gptplay.engine.types import SamplingParams, TokenPiece
 
@@ -38,6 +39,7 @@ class GenState:
     prompt_tokens: int | None = None
     cached: int = 0
     done: bool = False  # the server said it was finished (a stream without it was cut)
+    eos: bool = False  # ... because the model ended its text (under a grammar: a whole sentence)
 
 
 @dataclass
@@ -112,6 +114,24 @@ class ServerApi:
     def bos_bytes(self) -> bytes:
         return self.bos_text.encode("utf-8") if self.bos_text else b"\0no-bos"
 
+    # constraints and logit bias: each dialect sends what its server takes
+    def vocab_size(self) -> int | None:
+        """The server's vocabulary size, where it says (bounds --logit-bias ids)."""
+        return None
+
+    def unchecked_ids(self) -> str | None:
+        """Why a --logit-bias id cannot be sent unchecked when vocab_size() is None (a
+        server that drops it silently); None where the server refuses a bad id itself."""
+        return None
+
+    def steer_fields(self, steer: Steering) -> dict:
+        """The request fields for ``steer``; UsageError where the server has none for it."""
+        if steer.constrained:
+            raise lacks(self.http.url, self.kind, steer.what, "takes no grammar")
+        if steer.bias:
+            raise lacks(self.http.url, self.kind, "--logit-bias", "takes no logit bias")
+        return {}
+
     # generation and scoring: implemented per dialect
     def generate(
         self,
@@ -123,7 +143,9 @@ class ServerApi:
         probs: bool,
         sampled: bool,
         state: GenState,
+        steer: dict | None = None,
     ) -> Iterator[RawToken]:
+        """Stream the tokens; ``steer`` holds the request fields from steer_fields."""
         raise NotImplementedError
 
     def next_top(self, ids: list[int], k: int) -> dict[Key, float]:

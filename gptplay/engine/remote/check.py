@@ -97,6 +97,31 @@ class Fields:
             raise self.bad(field, value, f"a context size is a whole number from 1 to {MAX_CTX}")
         return value
 
+    def vocab_size(self, value: object, field: str = "n_vocab") -> int:
+        if type(value) is not int or not 0 < value <= MAX_VOCAB:
+            raise self.bad(
+                field, value, f"a vocabulary size is a whole number from 1 to {MAX_VOCAB}"
+            )
+        return value
+
+    def version(self, value: object) -> tuple[int, ...] | None:
+        """A release like '0.11.0' or '0.10.2rc1' as (0, 11, 0); None when it is not one."""
+        if not isinstance(value, str):
+            return None
+        parts = []
+        for part in value.strip().lstrip("v").split(".")[:3]:
+            digits = ""
+            for ch in part:
+                if not (ch.isascii() and ch.isdigit()):
+                    break
+                digits += ch
+            if not digits or len(digits) > 6:
+                break
+            parts.append(int(digits))
+            if len(digits) < len(part):  # '2rc1': the release number ends here
+                break
+        return tuple(parts) or None
+
     def count(self, value: object, field: str) -> int:
         if type(value) is not int or value < 0:
             raise self.bad(field, value, "expected a count (a whole number >= 0)")

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterator
 from gptplay.engine.base import CancelCheck, Stream
 from gptplay.engine.decode import Utf8Stream
 from gptplay.engine.remote.api import GenState, RawToken, ServerApi
-from gptplay.engine.remote.check import Fields
+from gptplay.engine.remote.check import MAX_VOCAB, Fields
 from gptplay.engine.remote.score import RemoteScoring
+from gptplay.engine.remote.steer import Steering, steering
 from gptplay.engine.remote.transport import (
     DEFAULT_TIMEOUT_S,
     Http,
@@ -73,7 +74,8 @@ def probe(http: Http, model: str | None = None) -> ServerApi:
             f"{http.url} does not serve model {model!r}; it serves {names}.",
             hint="set the alias's model = to one of those names.",
         )
-    if chosen.get("owned_by") == "vllm" or isinstance(http.probe(http.paths.version), dict):
+    version = http.probe(http.paths.version)  # vLLM's {"version": "0.11.0"}
+    if chosen.get("owned_by") == "vllm" or isinstance(version, dict):
         flavour = "vllm"
     elif chosen.get("owned_by") == "me":  # llama-cpp-python's server
         flavour = "llama-cpp-python"
@@ -81,6 +83,8 @@ def probe(http: Http, model: str | None = None) -> ServerApi:
         flavour = "openai"
     api = OpenAIApi(http, str(chosen["id"]), flavour)
     api.n_ctx = check.n_ctx(chosen.get("max_model_len"), "max_model_len")
+    if flavour == "vllm" and isinstance(version, dict):
+        api.version = check.version(version.get("version"))
     return api
 
 
@@ -131,6 +135,7 @@ class RemoteEngine(RemoteScoring):
         self._notify = notify
         self._said: set[str] = set()
         self._ids: dict[bytes, int] = {}  # token text -> id, for servers that send only text
+        self._steering: dict[tuple, Steering] = {}  # constraint settings -> resolved
         self.scoring_methods: dict[str, int] = {}  # method -> label tokens scored with it
         self._lock = threading.Lock()
         if api.n_ctx is None and n_ctx is None:
@@ -197,7 +202,11 @@ class RemoteEngine(RemoteScoring):
         from gptplay.engine.llama import random_seed
 
         params.validate()
+        steer = self.steering(params)
+        fields = self.api.steer_fields(steer) if steer.active else {}
         self._say_limits(top, probs, sampled)
+        if steer.active and (probs or sampled):
+            self._say_steered(steer, sampled)
         if self.api.caps.max_top is not None and top > self.api.caps.max_top:
             top = self.api.caps.max_top
         n_prompt = len(prompt) if isinstance(prompt, list) else self._count(prompt)
@@ -218,7 +227,7 @@ class RemoteEngine(RemoteScoring):
             utf8 = Utf8Stream()
             inner = self.api.check.each(
                 "a completion stream",
-                self.api.generate(prompt, params, seed, budget, top, probs, sampled, state),
+                self.api.generate(prompt, params, seed, budget, top, probs, sampled, state, fields),
             )
             try:
                 for raw in inner:
@@ -281,9 +290,31 @@ class RemoteEngine(RemoteScoring):
                 text="".join(e.text for e in events),
                 events=tuple(events),
                 cached_tokens=state.cached,
+                # the server's grammar lets the model end only at the end of a sentence of
+                # it; a run cut by the limit or a stop string may or may not be one: unknown
+                complete=True if steer.constrained and state.eos else None,
             )
 
         return Stream(run(), finish, params.json_schema)
+
+    def steering(self, params: SamplingParams) -> Steering:
+        """The run's constraint, and its --logit-bias resolved with the server's tokenizer
+        (once per setting: eval and chat send the same bias with every request)."""
+        key = (params.grammar, params.json_schema, params.choices, params.logit_bias)
+        found = self._steering.get(key)
+        if found is None:
+            found = self._steering[key] = self._resolve(params)
+        return found
+
+    def _resolve(self, params: SamplingParams) -> Steering:
+        vocab = self.api.vocab_size() if params.logit_bias else None
+        tokenize = self.tokenize if self.api.caps.tokenizer else None
+        unchecked = self.api.unchecked_ids() if vocab is None else None
+        return steering(params, vocab or MAX_VOCAB, tokenize, self.piece, self.url, unchecked)
+
+    def logit_bias(self, entries: tuple[str, ...]) -> list[tuple[int, float]]:
+        """--logit-bias entries as (token id, bias), through the server's tokenizer."""
+        return list(self.steering(SamplingParams(logit_bias=entries)).bias)
 
     def _with_ids(self, events: list[TokenEvent]) -> list[TokenEvent]:
         """Events with ids looked up by text, for a server that sends only text.
@@ -335,6 +366,33 @@ class RemoteEngine(RemoteScoring):
             )
         if probs and caps.max_top is not None and top > caps.max_top:
             self.say(f"{self.url} caps alternatives at {caps.max_top} (vLLM's max_logprobs).")
+
+    def _say_steered(self, steer: Steering, sampled: bool) -> None:
+        """Say once that a server gives no probability under a constraint or bias."""
+        what = " and ".join(
+            w for w, on in (("constraint", steer.constrained), ("logit bias", steer.bias)) if on
+        )
+        if sampled and self.api.caps.post_sampling:
+            if not steer.constrained:  # post-sampler probabilities include the bias
+                return
+            self.say(
+                f"{self.url} applies a grammar to its post-sampler probabilities only where "
+                "it refused the model's draw: they are shown as the server gives them, and no "
+                f"probability under the {what} (docs/remote.md, Constraints)."
+            )
+            return
+        if self.server_kind == "vllm" and steer.constrained:
+            # vLLM masks the logits with the grammar before it computes logprobs
+            self.say(
+                f"{self.url} (vLLM) computes its logprobs after its grammar mask: p is its "
+                "probability among the tokens the constraint allows, not the model's own "
+                "(docs/remote.md, Constraints)."
+            )
+            return
+        self.say(
+            f"{self.url} ({self.server_kind}) gives no probability under the {what}: p is "
+            "the server's own log-probability (docs/remote.md, Constraints)."
+        )
 
     def _event(self, raw: RawToken, utf8: Utf8Stream, probs: bool, sampled: bool) -> TokenEvent:
         data = redact_bytes(raw.data if raw.data is not None else raw.text.encode("utf-8"))

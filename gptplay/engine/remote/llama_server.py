@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 
 from gptplay.engine.remote.api import Capabilities, GenState, Key, RawToken, ServerApi
 from gptplay.engine.remote.check import Fields
+from gptplay.engine.remote.steer import Steering, llama_bias
 from gptplay.engine.remote.transport import DONE, Http, server_text
 
 # llama-server's stop_type -> our finish reason
@@ -46,6 +47,7 @@ class LlamaServerApi(ServerApi):
         slots = props.get("total_slots")
         self.slots = max(1, check.count(slots, "total_slots")) if slots is not None else 1
         self.build = server_text(str(props.get("build_info") or ""), 120)
+        self._n_vocab: int | None | bool = False  # False: not asked yet
 
     # ---- tokenizer ----------------------------------------------------------------
 
@@ -86,6 +88,38 @@ class LlamaServerApi(ServerApi):
             self.http.json("POST", self.http.paths.apply_template, {"messages": messages})["prompt"]
         )
 
+    # ---- constraints --------------------------------------------------------------
+
+    def steer_fields(self, steer: Steering) -> dict:
+        """``grammar`` (GBNF; --choice as its grammar), ``json_schema`` (the schema object,
+        converted by the server) and ``logit_bias`` as [[id, bias]], ``false`` to ban."""
+        fields: dict = {}
+        if steer.schema_text is not None:
+            fields["json_schema"] = steer.schema()
+        elif steer.grammar is not None:
+            fields["grammar"] = steer.grammar
+        if steer.bias:
+            fields["logit_bias"] = llama_bias(steer)
+        return fields
+
+    def vocab_size(self) -> int | None:
+        """``meta.n_vocab`` of the model in ``GET /v1/models``, where the build reports it."""
+        if self._n_vocab is False:
+            self._n_vocab = None
+            listing = self.http.probe(self.http.paths.models)
+            models = listing.get("data") if isinstance(listing, Mapping) else None
+            if isinstance(models, list) and models and isinstance(models[0], Mapping):
+                meta = models[0].get("meta")
+                if isinstance(meta, Mapping) and meta.get("n_vocab") is not None:
+                    self._n_vocab = self.check.vocab_size(meta["n_vocab"], "meta.n_vocab")
+        return self._n_vocab
+
+    def unchecked_ids(self) -> str | None:
+        return (
+            "does not report its vocabulary size (meta.n_vocab in GET /v1/models), and "
+            "llama-server ignores a logit_bias id outside it"
+        )
+
     # ---- generation ---------------------------------------------------------------
 
     def _body(self, prompt, params, seed: int, max_tokens: int) -> dict:
@@ -96,8 +130,9 @@ class LlamaServerApi(ServerApi):
         body["repeat_penalty"] = params.repeat_penalty
         return body
 
-    def generate(self, prompt, params, seed, max_tokens, top, probs, sampled, state):
+    def generate(self, prompt, params, seed, max_tokens, top, probs, sampled, state, steer=None):
         body = self._body(prompt, params, seed, max_tokens)
+        body.update(steer or {})
         body.update(stream=True, return_tokens=True)
         if probs or sampled:
             body["n_probs"] = max(top, 1)
@@ -148,6 +183,7 @@ class LlamaServerApi(ServerApi):
 
     def _finish(self, chunk: Mapping, state: GenState) -> None:
         state.done = True
+        state.eos = chunk.get("stop_type") == "eos"
         state.finish = _FINISH.get(str(chunk.get("stop_type")), "stop")
         if chunk.get("truncated"):
             state.finish = "context"

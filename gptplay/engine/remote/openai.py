@@ -17,8 +17,13 @@ from gptplay.engine.remote.api import (
     sampling_body,
     split_key,
 )
+from gptplay.engine.remote.steer import Steering, lacks, spaced_choices
 from gptplay.engine.remote.transport import DONE, Http, RemoteError
 from gptplay.engine.types import SamplingParams
+
+# vLLM took guided_json/guided_grammar/guided_choice until 0.12 and structured_outputs from
+# 0.10.2; it ignores a field it does not know, so the version decides which is sent
+VLLM_STRUCTURED_OUTPUTS = (0, 10, 2)
 
 
 class OpenAIApi(ServerApi):
@@ -40,6 +45,7 @@ class OpenAIApi(ServerApi):
             tokenizer=flavour in ("vllm", "llama-cpp-python"),
         )
         self._bos: int | None = None
+        self.version: tuple[int, ...] | None = None  # vLLM's, from GET /version
 
     # ---- tokenizer ----------------------------------------------------------------
 
@@ -91,6 +97,61 @@ class OpenAIApi(ServerApi):
         body = ids[1:] if ids and ids[0] == self.bos_id() else ids
         return self.detokenize(body).decode("utf-8", "replace")
 
+    # ---- constraints --------------------------------------------------------------
+
+    def steer_fields(self, steer: Steering) -> dict:
+        """logit_bias by id ({"id": bias}, a ban as -100, OpenAI's range) on every flavour;
+        a constraint as llama-cpp-python's ``grammar`` or vLLM's structured outputs."""
+        fields: dict = {"logit_bias": steer.openai_bias()} if steer.bias else {}
+        if not steer.constrained:
+            return fields
+        if self.flavour == "llama-cpp-python":
+            from gptplay.engine.grammars import schema_grammar
+
+            # its /v1/completions takes GBNF only: a schema goes as llama-cpp-python's own
+            # conversion of it, the converter the local engine uses
+            if steer.schema_text is not None:
+                fields["grammar"] = schema_grammar(steer.schema_text)
+            else:
+                fields["grammar"] = steer.grammar
+            return fields
+        if self.flavour == "vllm":
+            fields.update(self._vllm_fields(steer))
+            return fields
+        raise lacks(
+            self.http.url,
+            "an OpenAI-compatible server gptplay does not know",
+            steer.what,
+            "has no grammar or JSON-schema field on /v1/completions that gptplay knows of",
+        )
+
+    def unchecked_ids(self) -> str | None:
+        if self.flavour != "llama-cpp-python":
+            return None  # vLLM refuses an id outside its vocabulary; others: their own
+        return (
+            "(llama-cpp-python) does not report its vocabulary size, and drops the whole "
+            "logit_bias when an id is outside it"
+        )
+
+    def _vllm_fields(self, steer: Steering) -> dict:
+        if self.version is None:
+            raise lacks(
+                self.http.url,
+                "vLLM",
+                steer.what,
+                "gave no version gptplay can read (GET /version), and vLLM ignores the "
+                "structured-output field of another version",
+            )
+        if steer.schema_text is not None:
+            key, value = "json", steer.schema()
+        elif steer.choices:
+            key, value = "choice", spaced_choices(steer.choices)
+        else:
+            key, value = "grammar", steer.grammar
+        if self.version >= VLLM_STRUCTURED_OUTPUTS:
+            return {"structured_outputs": {key: value}}
+        return {f"guided_{key}": value}
+
     # ---- generation ---------------------------------------------------------------
 
     def _body(self, prompt, params: SamplingParams, seed: int, max_tokens: int) -> dict:
@@ -102,8 +163,9 @@ class OpenAIApi(ServerApi):
             body["return_tokens_as_token_ids"] = True
         return body
 
-    def generate(self, prompt, params, seed, max_tokens, top, probs, sampled, state):
+    def generate(self, prompt, params, seed, max_tokens, top, probs, sampled, state, steer=None):
         body = self._body(prompt, params, seed, max_tokens)
+        body.update(steer or {})
         body["stream"] = True
         if probs:
             body["logprobs"] = top
@@ -114,7 +176,9 @@ class OpenAIApi(ServerApi):
             choice = self._choice(chunk, "a streamed event", allow_none=True)
             yield from self._tokens(choice, top, probs)
             if choice.get("finish_reason"):
-                state.finish = "stop" if choice["finish_reason"] == "stop" else "length"
+                # no stop strings are sent (gptplay matches them), so "stop" is the model's end
+                state.eos = choice["finish_reason"] == "stop"
+                state.finish = "stop" if state.eos else "length"
                 state.done = True
 
     def _choice(self, reply: object, what: str, allow_none: bool = False) -> Mapping:
