@@ -1,0 +1,69 @@
+"""`--print-code` and `--print-curl`: the call that reproduces a run, printed instead of run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+PANEL = "Output"
+
+PrintCodeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--print-code",
+        help="Print the Python that reproduces this prompt and these settings "
+        "(llama-cpp-python, or the OpenAI client for a server --model) and run nothing.",
+        rich_help_panel=PANEL,
+    ),
+]
+PrintCurlOpt = Annotated[
+    bool,
+    typer.Option(
+        "--print-curl",
+        help="Print the same as a curl call to an OpenAI-compatible server and run nothing.",
+        rich_help_panel=PANEL,
+    ),
+]
+
+
+def print_code(python: bool, curl: bool, prompt: str, settings) -> bool:
+    """Print the asked-for code (no model is loaded); False when none was asked for."""
+    if not (python or curl):
+        return False
+    from gptplay.codegen import code
+
+    target = target_of(settings)
+    params = settings.sampling()
+    texts = ([code("python", prompt, params, target)] if python else []) + (
+        [code("curl", prompt, params, target)] if curl else []
+    )
+    print("\n".join(texts), end="")
+    return True
+
+
+def target_of(settings):
+    """Where the settings' model is: its GGUF file (not loaded) or its server."""
+    import os
+
+    from gptplay.codegen import Target
+    from gptplay.config import load_config
+    from gptplay.engine.remote.endpoints import api_path
+    from gptplay.models import resolve_model
+
+    resolved = resolve_model(str(settings["model"]), load_config())
+    remote = resolved.remote
+    if remote is None:
+        return Target(
+            model_path=str(resolved.path),
+            ctx=settings["ctx"],
+            threads=settings["threads"],
+            gpu_layers=settings["gpu_layers"],
+        )
+    # the variable the key comes from, never the key itself
+    key_env = remote.api_key_env or (
+        "GPTPLAY_API_KEY" if os.environ.get("GPTPLAY_API_KEY") else None
+    )
+    return Target(
+        url=remote.url, api=api_path(remote.api_path), model=remote.model, key_env=key_env
+    )
