@@ -37,6 +37,28 @@ class Target:
     key_env: str | None = None  # the environment variable its key is read from
 
 
+def target_of(settings) -> Target:
+    """Where resolved settings' model is: its GGUF file (not loaded) or its server."""
+    import os
+
+    from gptplay.config import load_config
+    from gptplay.engine.remote.endpoints import api_path
+    from gptplay.models import resolve_model
+
+    resolved = resolve_model(str(settings["model"]), load_config())
+    remote = resolved.remote
+    if remote is None:
+        return Target(
+            model_path=str(resolved.path),
+            ctx=settings["ctx"],
+            threads=settings["threads"],
+            gpu_layers=settings["gpu_layers"],
+        )
+    # the variable the key comes from, never the key itself
+    env = remote.api_key_env or ("GPTPLAY_API_KEY" if os.environ.get("GPTPLAY_API_KEY") else None)
+    return Target(url=remote.url, api=api_path(remote.api_path), model=remote.model, key_env=env)
+
+
 def code(fmt: str, prompt: str, params: SamplingParams, target: Target) -> str:
     """The program text, in ``fmt`` (python or curl), secrets masked."""
     if fmt not in FORMATS:

@@ -31,7 +31,7 @@ def print_code(python: bool, curl: bool, prompt: str, settings) -> bool:
     """Print the asked-for code (no model is loaded); False when none was asked for."""
     if not (python or curl):
         return False
-    from gptplay.codegen import code
+    from gptplay.codegen import code, target_of
 
     target = target_of(settings)
     params = settings.sampling()
@@ -40,30 +40,3 @@ def print_code(python: bool, curl: bool, prompt: str, settings) -> bool:
     )
     print("\n".join(texts), end="")
     return True
-
-
-def target_of(settings):
-    """Where the settings' model is: its GGUF file (not loaded) or its server."""
-    import os
-
-    from gptplay.codegen import Target
-    from gptplay.config import load_config
-    from gptplay.engine.remote.endpoints import api_path
-    from gptplay.models import resolve_model
-
-    resolved = resolve_model(str(settings["model"]), load_config())
-    remote = resolved.remote
-    if remote is None:
-        return Target(
-            model_path=str(resolved.path),
-            ctx=settings["ctx"],
-            threads=settings["threads"],
-            gpu_layers=settings["gpu_layers"],
-        )
-    # the variable the key comes from, never the key itself
-    key_env = remote.api_key_env or (
-        "GPTPLAY_API_KEY" if os.environ.get("GPTPLAY_API_KEY") else None
-    )
-    return Target(
-        url=remote.url, api=api_path(remote.api_path), model=remote.model, key_env=key_env
-    )
