@@ -11,11 +11,11 @@ def excerpt(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
-def did_you_mean(word: str, known: Iterable[str], prefix: str = "") -> str | None:
-    """'did you mean X or Y?' for the known names close to a mistyped one; None if none is."""
+def did_you_mean(word: str, known: Iterable[str], prefix: str = "", n: int = 3) -> str | None:
+    """'did you mean X or Y?' for the (at most n) known names close to a mistyped one."""
     import difflib
 
-    close = difflib.get_close_matches(word, list(known), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(word, list(known), n=n, cutoff=0.5)
     return f"did you mean {' or '.join(prefix + c for c in close)}?" if close else None
 
 

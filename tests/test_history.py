@@ -318,11 +318,16 @@ def test_show_of_a_missing_run_is_one_line(tmp_path):
 def test_eval_record_keeps_the_table():
     engine = FakeEngine()
     table = "shots  accuracy\n0      62.5"
-    summaries = [{"shots": 0, "accuracy": (0.625, 0.0)}]
+    from gptplay.evaluate.report import ShotSummary
+
+    # the shape `gptplay eval` records: dataclasses.asdict of its ShotSummary rows
+    summary = ShotSummary(0, 1, 8, {"accuracy": (0.625, 0.0), "macro_f1": (0.5, 0.0)}, True)
+    summaries = [dataclasses.asdict(summary)]
     run_id = history.record_eval(engine, "sst2", {"shots": [0]}, summaries, table)
     run = runs.load(run_id)
     assert run.command == "eval" and run.extra["table"] == table and run.finish == "done"
-    assert run.output.startswith("0-shot 62.5%")  # what the list's preview shows
+    assert run.output.startswith("0-shot accuracy 62.5%\n\n")  # the scores, then the table
+    assert run.listed_text == "0-shot accuracy 62.5%"  # what a list's preview shows
     assert "62.5" in cli("history", "show", str(run_id)).stdout
 
 
@@ -420,3 +425,22 @@ def test_a_resumed_chat_comes_back_as_it_stood_after_an_undo():
     handle(s, "/undo")
     conv, _ = history.recorded_conversation(s.conversation_id)
     assert conv.messages == []
+
+
+def test_the_list_keeps_32_characters_of_output_at_80_columns():
+    from gptplay.engine.fake import FakeEngine
+    from tests.cli_support import invoke
+    from tests.conftest import run_cli
+
+    engine = FakeEngine()
+    engine.enqueue([" Berlin.", " The", " capital", " of", " the", " United", " States"])
+    assert invoke("complete", "The capital of Germany is", engine=engine).exit_code == 0
+    engine.enqueue([" fromage", " blanc", " et", " du", " pain", " frais"])
+    engine.enqueue([" le", " fromage", " blanc"])
+    ran = invoke("compare", "translate", "--shots", "0,1", "--input", "cheese", engine=engine)
+    assert ran.exit_code == 0, ran.error
+    listed = run_cli("history", env={"COLUMNS": "80"}).stdout.splitlines()
+    assert all(len(line.rstrip()) <= 80 for line in listed)
+    assert any(" Berlin. The capital of the United" in line for line in listed), listed
+    assert any(" fromage blanc et du pain frais" in line for line in listed), listed
+    assert "·" not in "".join(listed)  # spaces are spaces in a preview

@@ -339,3 +339,44 @@ async def test_demonstration_boxes_the_shots_button_the_stop_field_and_a_settled
         app.query_one("#q-english", Input).value = "cheese"  # a later action
         await pilot.pause()
         assert str(app.query_one("#status").render()).startswith(" ready · Ctrl+R runs")
+
+
+@sync
+async def test_at_80x24_the_query_the_shot_buttons_and_the_legend_are_in_view():
+    from gptplay.render import legend
+    from gptplay.tui.composer import Composer
+    from gptplay.tui.inspector import Inspector
+
+    for size in ((80, 24), (90, 30), (120, 40)):
+        app, _ = fake_app()
+        async with app.run_test(size=size) as pilot:
+            await ready(pilot)
+            await pilot.pause()
+            box = app.query_one(Composer).region
+            for part in ("#q-english", "#fewer", "#shots", "#more"):
+                region = app.query_one(part).region
+                assert region.area and box.contains_region(region), (size, part, region, box)
+            shown = app.query_one("#legend").region
+            assert shown.width * shown.height >= len(legend().plain), size  # "<5%" too
+            inspector = app.query_one(Inspector).region.width
+            assert inspector <= max(34, 0.36 * size[0]) + 1, (size, inspector)
+
+
+@sync
+async def test_f9_shows_the_code_of_the_composed_prompt_and_the_parameters():
+    from gptplay.tui.params_panel import ParamsPanel
+    from gptplay.tui.screens import CodeScreen
+
+    app, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.query_one("#q-english", Input).value = "cheese"
+        app.query_one(ParamsPanel).query_one("#p-top_k", Input).value = "7"
+        await pilot.press("f9")
+        await wait_until(pilot, lambda: isinstance(app.screen, CodeScreen))
+        screen = app.screen
+        assert '"Translate English to French:' in screen.python and 'cheese =>"' in screen.python
+        assert "top_k=7," in screen.python and "from llama_cpp import Llama" in screen.python
+        assert '"top_k": 7' in screen.curl and "curl -s" in screen.curl
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, CodeScreen))

@@ -56,7 +56,7 @@ async def test_shots_stream_into_columns_and_the_divergence_is_marked():
         assert "diverge at token 1" in pane.note
         odds = str(pane.query_one("#cmp-note").render())
         assert "zero-shot took ·fro: ·fro 50.0% ·le 50.0%" in odds
-        assert views[0].parent.border_subtitle.startswith("lp -0.69 · ppl 2.00 · 2 tok · stop")
+        assert pane.footer_text(0).startswith("lp -0.69 · ppl 2.00 · 2 tok · stop")
 
 
 @sync
@@ -148,6 +148,19 @@ def test_compare_tab_snapshot_after_a_run_with_a_token_inspected(snap_compare):
         await pilot.press("home", "right")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+def test_compare_tab_snapshot_at_80x24_with_its_figures_under_each_column(snap_compare):
+    ticks = itertools.count()
+    engine = FakeEngine(4096, clock=lambda: next(ticks) * 0.1, model_name="fake-model")
+    app, _ = fake_app(engine)
+
+    async def before(pilot):
+        for widget in pilot.app.query(Input):
+            widget.cursor_blink = False
+        await compared(pilot, [[" fro", "mage"], [" fro", "mages"], [" le", " fromage"]])
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before)
 
 
 @sync

@@ -165,3 +165,36 @@ async def test_a_reopened_complete_run_sets_every_pane_and_compare_runs_it():
         params = [r.variant.params for r in pane.results]
         assert [p.max_tokens for p in params] == [5, 5] and [p.top_k for p in params] == [7, 7]
         assert all(not p.stop for p in params)
+
+
+def record_an_eval(engine) -> None:
+    from gptplay import history
+
+    summaries = [
+        {"shots": 0, "runs": 1, "examples": 4, "metrics": {"accuracy": (0.5, 0.0)}},
+        {"shots": 4, "runs": 3, "examples": 4, "metrics": {"accuracy": (0.75, 0.1)}},
+    ]
+    table = "┏━━━━━━┳━━━━━━━━━━┓\n┃ shots┃ accuracy ┃\n┡━━━━━━╇━━━━━━━━━━┩"
+    history.record_eval(engine, "sst2", {"temperature": 0.0}, summaries, table, prompt="x")
+
+
+@sync
+async def test_the_history_tab_previews_an_eval_by_its_scores_and_a_continue_by_its_text():
+    engine = FakeEngine()
+    engine.enqueue(REPLY)
+    engine.enqueue([" et", " demain"])
+    app, _ = fake_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: len(recorded()) == 1)
+        await pilot.press("ctrl+g")
+        await wait_until(pilot, lambda: len(recorded()) == 2 and idle(app)())
+        record_an_eval(engine)
+        await pilot.press("f7")
+        table = app.query_one("#history-list", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 3)
+        outputs = [str(table.get_row_at(n)[-1]) for n in range(3)]
+    assert outputs[0] == "0-shot accuracy 50.0% · 4-shot accuracy 75.0%"
+    assert outputs[1] == "".join(REPLY + [" et", " demain"]).strip()  # the whole branch
+    assert outputs[2] == "".join(REPLY).strip()

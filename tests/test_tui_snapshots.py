@@ -12,6 +12,8 @@ from gptplay.tui.chat_tab import ChatPane
 from gptplay.tui.editor import EditPane
 from gptplay.tui.token_view import TokenView
 
+SMALL = (80, 24)  # the smallest terminal the layout is made for
+
 
 def scripted_app(n_ctx: int = 512):
     """Each clock reading is 0.1 s after the last, so tok/s and timings never vary."""
@@ -44,6 +46,15 @@ def test_playground_after_a_run_with_a_token_inspected(snap_compare):
         await pilot.press("home", "right")
 
     assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_playground_at_80x24_keeps_the_query_shots_legend_and_output_in_view(snap_compare):
+    async def before(pilot):
+        await ran(pilot)
+        pilot.app.query_one(TokenView).focus()
+        await pilot.press("home", "right")
+
+    assert snap_compare(scripted_app(), terminal_size=SMALL, run_before=before)
 
 
 def test_prompt_tab_with_token_boundaries(snap_compare):

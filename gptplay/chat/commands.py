@@ -81,7 +81,7 @@ def parse(line: str, known: Iterable[str]) -> tuple[str, str] | None:
     name = name.lower()
     names = list(known)
     if name not in names:
-        close = did_you_mean(name, names, prefix="/")
+        close = did_you_mean(name, names, prefix="/", n=1)
         hint = f"{close} " if close else ""
         raise UsageError(f"unknown command /{name}.", hint=f"{hint}/help lists them.")
     return name, arg.strip()

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from gptplay.cli import options as o
+from gptplay.cli.code import PrintCodeOpt, PrintCurlOpt, print_code
 from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
 from gptplay.jsonout import json_line
@@ -53,6 +54,8 @@ def complete(
     ] = False,
     verbose: o.VerboseOpt = False,
     no_history: NoHistoryOpt = False,
+    code: PrintCodeOpt = False,
+    curl: PrintCurlOpt = False,
     *,
     flags: o.Flags,
 ) -> None:
@@ -63,6 +66,8 @@ def complete(
     text = read_text(prompt)
     if not text:
         raise UsageError("The prompt is empty.", hint="pass the text, or '-' with text on stdin.")
+    if print_code(code, curl, text, settings):
+        return
     engine = flags.load(settings, verbose=verbose)
     stream = engine.stream(
         text,

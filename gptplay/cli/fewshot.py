@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from gptplay.cli import options as o
+from gptplay.cli.code import PrintCodeOpt, PrintCurlOpt, print_code
 from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
 from gptplay.jsonout import json_line
@@ -156,6 +157,8 @@ def fewshot(
     ] = False,
     verbose: o.VerboseOpt = False,
     no_history: NoHistoryOpt = False,
+    code: PrintCodeOpt = False,
+    curl: PrintCurlOpt = False,
     *,
     flags: o.Flags,
 ) -> None:
@@ -178,6 +181,8 @@ def fewshot(
     )
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     run.prepare()
+    if print_code(code, curl, run.composed.text, run.settings):
+        return  # (--fit needs the model's tokenizer: the code is of the prompt as composed)
     if save_as is not None:
         from gptplay.library import check_name
 

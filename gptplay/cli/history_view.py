@@ -10,15 +10,10 @@ from rich.text import Text
 
 from gptplay import render
 from gptplay.engine.types import ScoredToken
-from gptplay.history.runs import StoredRun
+from gptplay.history.runs import StoredRun, preview
 
-PREVIEW = 48
-
-
-def preview(text: str, width: int = PREVIEW) -> str:
-    """The start of a text on one line, whitespace made visible."""
-    flat = render.visible(text.strip())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+MIN_OUTPUT = 32  # the output column keeps this much; narrower columns go first
+DROPPED_FIRST = ("model", "time", "task")  # left out, in this order, on a narrow terminal
 
 
 def short_model(name: str | None) -> str:
@@ -29,31 +24,40 @@ def short_model(name: str | None) -> str:
 def runs_table(
     runs: Sequence[StoredRun], title: str = "History (newest first)", width: int = 100
 ) -> Table:
-    """One row per run; the output preview takes what the other columns leave of ``width``."""
+    """One row per run; the output preview takes what the other columns leave of ``width``.
 
-    rows = [
-        [
-            str(r.id),
-            r.when[5:16],
-            r.listed_command,
-            (r.task or "")[:14],
-            short_model(r.model)[:16],
-            str(r.n_tokens),
-            r.listed_finish,
-        ]
-        for r in runs
-    ]
-    names = ("id", "time", "command", "task", "model", "tok", "finish")
-    widths = [max([len(n)] + [len(row[i]) for row in rows]) for i, n in enumerate(names)]
-    rest = max(12, width - sum(widths) - 2 * len(names) - 1)
+    On a narrow terminal the model, then the time, then the task are left out, so that the
+    output keeps at least MIN_OUTPUT characters (80 columns: id, command, tok, finish, output).
+    """
+    cells = {
+        "id": [str(r.id) for r in runs],
+        "time": [r.when[5:16] for r in runs],
+        "command": [r.listed_command[:24] for r in runs],
+        "task": [(r.task or "")[:14] for r in runs],
+        "model": [short_model(r.model)[:16] for r in runs],
+        "tok": [str(r.n_tokens) for r in runs],
+        "finish": [r.listed_finish for r in runs],
+    }
+    names = list(cells)
+    widths = {n: max([len(n)] + [len(c) for c in cells[n]]) for n in names}
+
+    def rest() -> int:
+        return width - sum(widths[n] for n in names) - 2 * len(names) - 1
+
+    for name in DROPPED_FIRST:
+        if rest() >= MIN_OUTPUT:
+            break
+        names.remove(name)
     table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
-    for name, w in zip(names, widths):
+    for name in names:
         right = name in ("id", "tok")
         style = "dim" if name in ("time", "model") else None
-        table.add_column(name, justify="right" if right else "left", min_width=w, style=style)
+        table.add_column(
+            name, justify="right" if right else "left", min_width=widths[name], style=style
+        )
     table.add_column("output", no_wrap=True, overflow="ellipsis")
-    for r, row in zip(runs, rows):
-        table.add_row(*row, preview(r.output or r.prompt, rest))
+    for n, r in enumerate(runs):
+        table.add_row(*(cells[name][n] for name in names), preview(r.listed_text, max(12, rest())))
     return table
 
 

@@ -114,11 +114,9 @@ def record_eval(
             "eval", prompt, engine, settings, task=task, prompt_file=prompt_file,
             finish=finish, extra=extra,
         )  # fmt: skip
-        line = " · ".join(
-            f"{s['shots']}-shot {100 * s['accuracy'][0]:.1f}%"
-            for s in summaries
-            if isinstance(s.get("accuracy"), (list, tuple))
-        )
+        from gptplay.history.runs import scores_line
+
+        line = scores_line(list(summaries))
         record["output"] = f"{line}\n\n{table}" if line else table
         return record
 

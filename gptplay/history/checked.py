@@ -167,14 +167,17 @@ def checked(values: Mapping[str, object]) -> tuple[dict, list[str]]:
     return out, problems
 
 
-def tokens(values: Mapping[str, object], problems: list[str]) -> dict:
-    """The run's token blobs decoded (events, prompt_ids, context); a bad blob is noted."""
+def tokens(values: Mapping[str, object], problems: list[str], only: tuple[str, ...] = ()) -> dict:
+    """The run's token blobs decoded (events, prompt_ids, context), or ``only`` those
+    columns; a bad blob is noted."""
     out: dict[str, object] = {"events": (), "prompt_ids": None, "context": ()}
     for column, key, decode in (
         ("tokens", "events", codec.decode),
         ("prompt_ids", "prompt_ids", lambda b: tuple(codec.decode_ids(b))),
         ("context_tokens", "context", codec.decode),
     ):
+        if only and column not in only:
+            continue
         blob = values.get(column)
         if blob is None or blob == b"":
             continue

@@ -12,6 +12,7 @@ from gptplay.engine.types import Completion, TokenEvent
 from gptplay.errors import UsageError, excerpt
 from gptplay.history import checked, store
 from gptplay.history.store import Filters, HistoryError
+from gptplay.secrets import escape_controls
 
 __all__ = ["Filters", "HistoryError", "StoredRun", "as_id", "opened", "parse_id"]
 
@@ -36,6 +37,30 @@ def parse_id(text: str | int, what: str = "ID") -> int:
             hint="a run id is a whole number from 1 up, as `gptplay history` lists them.",
         )
     return value
+
+
+def preview(text: str, width: int) -> str:
+    """The start of a text on one line (newlines as ↵, controls escaped), cut to ``width``."""
+    flat = escape_controls(text.strip().replace("\n", "↵").replace("\t", "→"))
+    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
+
+
+def scores_line(summaries: object) -> str:
+    """An eval's summaries (ShotSummary as dicts) as one line: '0-shot accuracy 55.0% · ...'.
+
+    The first metric is the headline one; a row that is not what we wrote is skipped.
+    """
+    parts = []
+    for s in summaries if isinstance(summaries, list) else ():
+        metrics = s.get("metrics") if isinstance(s, dict) else None
+        if not isinstance(metrics, dict) or not metrics:
+            continue
+        name, value = next(iter(metrics.items()))
+        mean = value[0] if isinstance(value, (list, tuple)) and value else None
+        if isinstance(mean, (int, float)) and not isinstance(mean, bool):
+            shown = f"{100 * mean:.1f}%" if 0 <= mean <= 1 else f"{mean:.3g}"
+            parts.append(f"{s.get('shots', '?')}-shot {name} {shown}")
+    return " · ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -73,7 +98,8 @@ class StoredRun:
     def of(cls, row: store.RunRow, tokens: bool = True) -> StoredRun:
         """The row type-checked (history.checked); its tokens decoded when ``tokens``."""
         v, problems = checked.checked(row.values)
-        decoded = checked.tokens(row.values, problems) if tokens else {}
+        # a list decodes only the earlier tokens of a continue or branch, for its preview
+        decoded = checked.tokens(row.values, problems, () if tokens else ("context_tokens",))
         names = cls.__dataclass_fields__.keys() - {"events", "prompt_ids", "context", "damage"}
         values = {k: v.get(k) for k in names}
         return cls(**values, **decoded, damage=tuple(problems))
@@ -103,6 +129,15 @@ class StoredRun:
         if not group:
             return self.command
         return f"{self.command} {group[:6]} {self.extra.get('label', '')}"
+
+    @property
+    def listed_text(self) -> str:
+        """What a list previews: the text as the run shows it (a TUI continue's or branch's
+        earlier tokens first), the prompt when there is no output, an eval's scores line."""
+        if self.command == "eval":
+            return scores_line(self.extra.get("summaries")) or f"eval of {self.task or '?'}"
+        text = "".join(e.text for e in self.context) + self.output
+        return text if text.strip() else self.prompt
 
     @property
     def listed_finish(self) -> str:

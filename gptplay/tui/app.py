@@ -68,6 +68,7 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
         Binding("f6", "tab('chat')", "Chat", show=False),
         Binding("f7", "tab('history')", "History", show=False),
         Binding("f8", "tab('compare')", "Compare", show=False),
+        Binding("f9", "view_code", "Code", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 

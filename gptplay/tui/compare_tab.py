@@ -48,12 +48,15 @@ class ComparePane(Vertical):
     #cmp-controls Select { width: 18; }
     #cmp-controls Input { width: 30; margin: 0 1; }
     #cmp-hint { width: 1fr; }
-    #cmp-legend { width: auto; }
+    #cmp-legend { height: auto; padding: 0 1; }
     #cmp-main { height: 1fr; }
     .cmp-col { width: 1fr; border: round $primary 40%; border-title-color: $text; }
     .cmp-col:focus-within { border: round $accent; }
     .cmp-col CompareView { height: 1fr; }
-    #cmp-inspector { width: 42; height: 1fr; border: round $primary 40%; }
+    /* a column's figures wrap under its tokens: a border subtitle was cut at 80 columns */
+    .cmp-foot { height: auto; color: $text-muted; border-top: solid $primary 30%; }
+    #cmp-inspector { width: 36%; min-width: 34; max-width: 42; height: 1fr; }
+    #cmp-inspector { border: round $primary 40%; }
     #cmp-note { height: auto; max-height: 3; padding: 0 1; }
     """
 
@@ -82,12 +85,13 @@ class ComparePane(Vertical):
             yield Select(options, value="shots", allow_blank=False, id="cmp-axis", compact=True)
             yield Input(START_VALUES["shots"], id="cmp-values", compact=True)
             yield Static(Text(AXES["shots"][0], "dim"), id="cmp-hint")
-            yield Static(render.legend(), id="cmp-legend")
+        yield Static(render.legend(), id="cmp-legend")
         with Horizontal(id="cmp-main"):
             with Horizontal(id="cmp-columns"):
                 for n in range(MAX_VARIANTS):
                     with Vertical(classes="cmp-col", id=f"cmp-col-{n}"):
                         yield CompareView(n, id=f"cmp-view-{n}")
+                        yield Static("", classes="cmp-foot", id=f"cmp-foot-{n}")
             yield Inspector(branching=False, id="cmp-inspector")
         yield Static("", id="cmp-note")
 
@@ -95,6 +99,13 @@ class ComparePane(Vertical):
         self.query_one("#cmp-inspector", Inspector).show(None, None)
         self._timer = self.set_interval(FRAME_S, self._flush, pause=True)
         self._show_columns(2)
+
+    def foot(self, n: int, text: str) -> None:
+        """The figures under column ``n`` (tokens, mean logprob, finish, rate), wrapped."""
+        self.query_one(f"#cmp-foot-{n}", Static).update(Text(text))
+
+    def footer_text(self, n: int) -> str:
+        return str(self.query_one(f"#cmp-foot-{n}", Static).render())
 
     def set_engine(self, engine) -> None:
         self.engine = engine
@@ -137,7 +148,7 @@ class ComparePane(Vertical):
             view.mark()
             col = view.parent
             col.border_title = variant.label
-            col.border_subtitle = "waiting"
+            self.foot(view.column, "waiting")
         self.query_one("#cmp-inspector", Inspector).show(None, None)
         self.query_one("#cmp-note", Static).update(Text(f"seed {variant.params.seed}", "dim"))
         self.run_id += 1
@@ -196,7 +207,7 @@ class ComparePane(Vertical):
             if run_id != self.run_id:
                 continue
             if event is None:
-                views[pos].parent.border_subtitle = "streaming…"
+                self.foot(pos, "streaming…")
             else:
                 new.setdefault(pos, []).append(event)
         for pos, events in new.items():
@@ -212,7 +223,7 @@ class ComparePane(Vertical):
         done = {r.variant.index for r in results}
         for n, view in enumerate(self.views()[: len(self.variants)]):
             r = next((r for r in results if r.variant.index == n), None)
-            view.parent.border_subtitle = subtitle(r) if r else "not run"
+            self.foot(n, subtitle(r) if r else "not run")
             view.mark(diverge=div.position if div else None)
         self.note = self._note(div) if len(done) == len(self.variants) else "cancelled"
         self.query_one("#cmp-note", Static).update(self._odds(div))

@@ -69,16 +69,19 @@ class Composer(VerticalScroll):
         self.composition: Composition | None = None
 
     def compose(self) -> ComposeResult:
+        # The shot buttons and the query are docked at the bottom: on a small terminal
+        # (80x24) the instruction and the demonstrations scroll, and these stay in view.
+        with Vertical(id="composer-dock"):
+            with Horizontal(id="shots-row"):
+                yield Label("Shots", classes="caption")
+                yield Button("−", id="fewer", compact=True)
+                yield Label("", id="shots")
+                yield Button("+", id="more", compact=True)
+            yield Vertical(id="query", classes="fields")
         yield Label("Instruction", classes="caption")
         yield TextArea(id="instruction", soft_wrap=True, tab_behavior="focus")
-        with Horizontal(id="shots-row"):
-            yield Label("Demonstrations", classes="caption")
-            yield Button("−", id="fewer", compact=True)
-            yield Label("", id="shots")
-            yield Button("+", id="more", compact=True)
+        yield Label("Demonstrations", classes="caption")
         yield DemoList(id="demos")
-        yield Label("Query", classes="caption")
-        yield Vertical(id="query", classes="fields")
         yield Label("Variables", classes="caption", id="vars-caption")
         yield Vertical(id="variables", classes="fields")
 
@@ -136,7 +139,8 @@ class Composer(VerticalScroll):
         if keep is not None and keep in comp.order:
             demos.highlighted = comp.order.index(keep)
         total = len(comp.order)
-        self.query_one("#shots", Label).update(f" {shots_label(comp.shots)} of {total} ")
+        shots = shots_label(comp.shots).removesuffix(" (few-shot)")
+        self.query_one("#shots", Label).update(f"{shots} of {total}")
 
     def action_shots(self, delta: int) -> None:
         if self.composition is not None:

@@ -21,12 +21,8 @@ from gptplay.engine.types import Completion
 from gptplay.errors import GptplayError
 
 LIST_LIMIT = 200
+PREVIEW = 60  # characters of each run's text in the list
 CHAT_COMMANDS = ("chat", "tui-chat")
-
-
-def _preview(text: str, width: int = 60) -> str:
-    flat = text.strip().replace("\n", "↵")
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 class HistoryPane(Vertical):
@@ -72,7 +68,7 @@ class HistoryPane(Vertical):
         for r in found:
             table.add_row(
                 str(r.id), r.when[5:16], r.listed_command, r.task or "", str(r.n_tokens),
-                r.listed_finish, _preview(r.output or r.prompt), key=str(r.id),
+                r.listed_finish, runs.preview(r.listed_text, PREVIEW), key=str(r.id),
             )  # fmt: skip
         detail = f"{len(found)} run(s) · Enter reopens one" if found else "no runs recorded"
         self.query_one("#history-detail", Static).update(Text(detail, "dim"))

@@ -22,11 +22,14 @@ def bar(prob: float, width: int = BAR) -> str:
     return ("█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "")).ljust(width)
 
 
-def alt_line(alt: Alternative, chosen: bool) -> Text:
+ROW = 25  # an alternative's row without its bar: rank, marker, piece, probability
+
+
+def alt_line(alt: Alternative, chosen: bool, width: int = BAR) -> Text:
     """One alternative: a marker for the chosen one, its piece, a bar and its probability."""
     text = Text("▶ " if chosen else "  ", style="bold")
     text.append(f"{visible(alt.text)[:12]:<12} ", style=prob_style(alt.logprob))
-    text.append(bar(alt.prob), style="cyan")
+    text.append(bar(alt.prob, width), style="cyan")
     text.append(f" {pct(alt.logprob):>6}")
     return text
 
@@ -36,7 +39,7 @@ def heading(event: TokenEvent, index: int, branching: bool = True) -> Text:
     text = Text(f"#{index + 1} ", style="dim")
     text.append(visible(event.bytes.decode("utf-8", "backslashreplace")), prob_style(event.logprob))
     if event.logprob is not None:
-        text.append(f"  p {pct(event.logprob)}  logprob {event.logprob:.3f}")
+        text.append(f"  p {pct(event.logprob)}  lp {event.logprob:.3f}")
     mass = sum(math.exp(a.logprob) for a in event.top)
     if event.top:
         hint = " · 1-9/Enter: branch" if branching else ""
@@ -74,13 +77,22 @@ class Inspector(OptionList):
         if not event.top:
             self.add_option(Option(Text("no probabilities for this token", "dim"), disabled=True))
             return
+        # the bar gives up columns on a narrow inspector, so each row stays one line
+        room = self.scrollable_content_region.width - ROW - 1
+        width = max(2, min(BAR, room)) if room > -ROW else BAR
         for rank, alt in enumerate(event.top, start=1):
-            line = Text(f"{rank:>2} ", style="dim") + alt_line(alt, alt.id == event.id)
+            line = Text(f"{rank:>2} ", style="dim") + alt_line(alt, alt.id == event.id, width)
             self.add_option(Option(line, id=f"alt-{alt.id}"))
         if event.id not in {a.id for a in event.top}:
             note = Text(f"sampled: {visible(event.text)} (outside the top {len(event.top)})")
             self.add_option(Option(note, disabled=True))
         self.highlighted = 1
+
+    def on_resize(self) -> None:
+        if self.event is not None:
+            highlighted = self.highlighted
+            self.show(self.index, self.event)
+            self.highlighted = highlighted
 
     def on_option_list_option_selected(self, message: OptionList.OptionSelected) -> None:
         message.stop()

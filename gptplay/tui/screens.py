@@ -32,6 +32,7 @@ HELP = (
     ("Tab / Shift+Tab", "move between fields; the mouse works everywhere"),
     ("Chat: Enter", "send the message or a /command (/help lists them); Ctrl+R: /retry"),
     ("Chat: Ctrl+O", "into the last reply: ←/→ show each token's alternatives"),
+    ("F9", "Python and curl code for this prompt and settings"),
     ("Ctrl+Q", "quit (asks first when an edit is unsaved)"),
 )
 
@@ -52,6 +53,26 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help-box", classes="modal"):
             yield Static(table)
             yield Label("Escape closes", classes="dim")
+
+
+class CodeScreen(ModalScreen[None]):
+    """F9: the code that reproduces the Playground's prompt and settings."""
+
+    BINDINGS = [Binding("escape,f9,q", "dismiss", "Close")]
+
+    def __init__(self, python: str, curl: str) -> None:
+        super().__init__()
+        self.python, self.curl = python, curl
+
+    def compose(self) -> ComposeResult:
+        from rich.syntax import Syntax
+        from textual.containers import VerticalScroll
+
+        with Vertical(id="code-box", classes="modal"):
+            with VerticalScroll(id="code-scroll"):
+                yield Static(Syntax(self.python, "python", word_wrap=True), id="code-python")
+                yield Static(Syntax(self.curl, "bash", word_wrap=True), id="code-curl")
+            yield Label("the same as --print-code / --print-curl · Escape closes", classes="dim")
 
 
 class ConfirmScreen(ModalScreen[str]):

@@ -84,6 +84,29 @@ class SessionMixin:
         message = f"'{editor.name_}' has unsaved changes in the Edit tab."
         self.push_screen(ConfirmScreen(message), answered)
 
+    def action_view_code(self) -> None:
+        """The Python and curl calls that reproduce the Playground's prompt and settings."""
+        from gptplay.codegen import code, target_of
+        from gptplay.settings import Layer
+        from gptplay.settings.schema import SESSION
+        from gptplay.tui.screens import CodeScreen
+
+        if self.composition is None:
+            self.notify("choose a prompt in the library first", severity="warning")
+            return
+        try:
+            text = self.composition.compose().text
+            settings = self.query_one(ParamsPanel).settings()
+            if self.model is not None:  # the model typed in the parameters and loaded
+                settings = settings.over(Layer(SESSION, {"model": self.model}, "the TUI"))
+            target, params = target_of(settings), settings.sampling()
+        except GptplayError as exc:
+            self.notify(str(exc), title="code", severity="error", markup=False)
+            return
+        self.push_screen(
+            CodeScreen(code("python", text, params, target), code("curl", text, params, target))
+        )
+
     async def action_quit(self) -> None:
         self.guard_unsaved(self.exit)
 
