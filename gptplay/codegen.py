@@ -88,10 +88,21 @@ def _sampling(params: SamplingParams) -> dict[str, object]:
         values["stop"] = list(params.stop)
     if params.seed is not None:
         values["seed"] = params.seed
-    grammar = params.constraint()
+    from gptplay.engine.grammars import output_grammar
+
+    grammar = output_grammar(params)  # choices and a JSON schema as the grammar gptplay runs
     if grammar is not None:
         values["grammar"] = grammar
+    if params.logit_bias:
+        values["logit_bias"] = _bias(params.logit_bias)
     return values
+
+
+def _bias(entries: tuple[str, ...]) -> dict[object, float]:
+    """--logit-bias as the APIs take it: by token id (a text key stays text: see _llama_cpp)."""
+    from gptplay.settings.bias import parse
+
+    return {key: (-100.0 if bias == float("-inf") else bias) for key, bias in parse(entries)}
 
 
 def _py(value: object) -> str:
@@ -102,6 +113,7 @@ def _py(value: object) -> str:
 def _llama_cpp(prompt: str, params: SamplingParams, t: Target) -> str:
     values = _sampling(params)
     grammar = values.pop("grammar", None)
+    bias = values.pop("logit_bias", None)
     load = {"model_path": t.model_path, "n_ctx": t.ctx, "n_threads": t.threads}
     load["n_gpu_layers"] = t.gpu_layers
     lines = [f"# {SAME_TEXT}.", "from llama_cpp import Llama"]
@@ -113,6 +125,16 @@ def _llama_cpp(prompt: str, params: SamplingParams, t: Target) -> str:
     lines += [f"    {k}={_py(v)}," for k, v in values.items()]
     if grammar is not None:
         lines.append(f"    grammar=LlamaGrammar.from_string({_py(grammar)}, verbose=False),")
+    if bias:  # a text key is its one token's id in this model's vocabulary
+        lines.append("    logit_bias={")
+        for key, value in bias.items():
+            tid = (
+                str(key)
+                if isinstance(key, int)
+                else f"llm.tokenize({_py(key)}.encode(), add_bos=False, special=True)[0]"
+            )
+            lines.append(f"        {tid}: {value!r},")
+        lines.append("    },")
     lines += [")", 'print(out["choices"][0]["text"])', ""]
     return "\n".join(lines)
 

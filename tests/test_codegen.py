@@ -81,3 +81,19 @@ def test_a_server_key_is_named_never_printed(monkeypatch, user_dirs):
     assert ran.exit_code == 0, ran.error
     assert KEY not in ran.stdout and "$MY_KEY" in ran.stdout
     assert 'model="gemma"' in ran.stdout and "http://127.0.0.1:9/api/v1/completions" in ran.stdout
+
+
+def test_the_code_carries_a_schema_as_its_grammar_and_the_logit_bias(tmp_path):
+    # issue 21 with item 29: a constraint left out of the printed code would reproduce
+    # another run
+    from gptplay.codegen import Target, code
+    from gptplay.settings import SamplingParams
+
+    params = SamplingParams(
+        temperature=0, json_schema='{"type": "object"}', logit_bias=(" positive=ban", "7=2")
+    )
+    text = code("python", "Q:", params, Target(model_path="m.gguf"))
+    assert "grammar=LlamaGrammar.from_string(" in text and "object" in text
+    assert 'llm.tokenize(" positive".encode(), add_bos=False, special=True)[0]: -100.0' in text
+    assert "7: 2.0," in text
+    compile(text, "printed.py", "exec")
