@@ -160,11 +160,11 @@ def summary_line(c: Completion) -> Text:
 def _constraint_note(c: Completion) -> str:
     """' · grammar: complete' (or incomplete, with how often it refused the model's draw),
     and under a JSON schema whether the text validates against it."""
-    if c.complete is None:
-        return ""
-    word = "complete" if c.complete else "incomplete (cut before the grammar's end)"
-    refused = f", refused {plural(c.refused, 'draw')}" if c.refused else ""
-    note = f" · grammar: {word}{refused}"
+    note = ""
+    if c.complete is not None:  # None: no grammar, or a server that cannot tell
+        word = "complete" if c.complete else "incomplete (cut before the grammar's end)"
+        refused = f", refused {plural(c.refused, 'draw')}" if c.refused else ""
+        note = f" · grammar: {word}{refused}"
     if c.schema_valid is not None:
         note += " · JSON: valid" if c.schema_valid else f" · JSON: invalid ({c.schema_problem})"
     return note
