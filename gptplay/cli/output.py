@@ -34,10 +34,7 @@ def event_json(event: TokenEvent) -> dict:
         "text": event.text,
         "bytes": event.bytes.hex(),
         "logprob": event.logprob,
-        "top": [
-            _alt_json(a)
-            for a in event.top
-        ],
+        "top": [_alt_json(a) for a in event.top],
     }
     if event.constrained_logprob is not None:
         record["constrained_logprob"] = event.constrained_logprob
@@ -68,6 +65,8 @@ def summary_json(c: Completion, settings: Mapping[str, object] | None = None) ->
         "model": c.model,
         "text": c.text,
     }
+    if c.unshown:  # sampled, not shown: a stop sequence's tokens
+        record["unshown_tokens"] = c.unshown
     if c.complete is not None:
         record["grammar_complete"] = c.complete
         record["grammar_refused"] = c.refused

@@ -30,6 +30,7 @@ from gptplay.engine.types import (
     ScoredToken,
     TokenEvent,
     TokenPiece,
+    shown_tokens,
 )
 from gptplay.errors import ContextOverflowError
 
@@ -209,7 +210,7 @@ class LlamaEngine:
 
         def finish() -> Completion:
             return Completion(
-                tokens=state["count"],
+                tokens=shown_tokens(events),
                 prompt_tokens=len(ids),
                 finish_reason=state["finish"],
                 seed=seed,
@@ -221,6 +222,7 @@ class LlamaEngine:
                 cached_tokens=state["cached"],
                 complete=state.get("complete"),
                 refused=state.get("refused", 0),
+                generated=state["count"],
             )
 
         return Stream(run(), finish)

@@ -32,6 +32,7 @@ from gptplay.engine.types import (
     SamplingParams,
     TokenEvent,
     TokenPiece,
+    shown_tokens,
 )
 from gptplay.errors import ContextOverflowError
 from gptplay.secrets import public_url, redact, redact_bytes
@@ -271,7 +272,7 @@ class RemoteEngine(RemoteScoring):
             if not self.api.caps.token_ids and probs and state.done:
                 events[:] = self._with_ids(events)
             return Completion(
-                tokens=counts["n"],
+                tokens=shown_tokens(events),
                 prompt_tokens=state.prompt_tokens or 0,
                 finish_reason=state.finish,
                 seed=seed,
@@ -281,6 +282,7 @@ class RemoteEngine(RemoteScoring):
                 text="".join(e.text for e in events),
                 events=tuple(events),
                 cached_tokens=state.cached,
+                generated=counts["n"],
             )
 
         return Stream(run(), finish)
