@@ -150,11 +150,19 @@ def summary_line(c: Completion) -> Text:
     """Tokens, speed, first-token latency, finish reason and seed of a finished run."""
     ttft = "–" if c.time_to_first_token_s is None else f"{c.time_to_first_token_s:.2f} s"
     return Text(
-        f"{plural(c.tokens, 'token')} · {rate(c)} · first token {ttft} · "
+        f"{plural(c.tokens, 'token')}{unshown_note(c)} · {rate(c)} · first token {ttft} · "
         f"prompt {plural(c.prompt_tokens, 'token')} · finish: {c.finish_reason} · seed {c.seed} · "
         f"{c.model}{_constraint_note(c)}",
         style="dim",
     )
+
+
+def unshown_note(c: Completion) -> str:
+    """' (+2 in the stop sequence)': tokens sampled that the output does not show."""
+    if not c.unshown:
+        return ""
+    where = "in the stop sequence" if c.finish_reason == "stop" else "not shown"
+    return f" (+{c.unshown} {where})"
 
 
 def _constraint_note(c: Completion) -> str:

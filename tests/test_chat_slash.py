@@ -115,3 +115,41 @@ def test_save_refuses_a_missing_directory_and_another_extension(
     assert list(tmp_path.iterdir()) == []  # nothing created, not even the directory
     assert "saved 2 messages" in handle(s, "/save chat.md").notes[0].text
     assert (tmp_path / "chat.md").is_file()
+
+
+class StopRecorder(FakeEngine):
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.stops: list[tuple[str, ...]] = []
+
+    def stream(self, prompt, params, **kw):
+        self.stops.append(tuple(params.stop))
+        return super().stream(prompt, params, **kw)
+
+
+def test_set_stop_none_clears_every_stop_and_several_can_be_set():
+    # issue 24 item 21: stop=none set the literal stop "none"; no way to clear or add stops
+    engine = StopRecorder(n_ctx=4096)
+    s = session(engine)
+    template = tuple(s.format.stop)
+    assert template and s.params.stop == template  # the template's, stated
+    run(s, "/set stop=none")
+    assert s.params.stop == () and "stop=none" in run(s, "/set").notes[0].text
+    run(s, "Hi")
+    assert engine.stops[-1] == ()  # none: the reply is not cut by the template's either
+    run(s, "/set stop=\\n stop=END stop=\\n")
+    assert s.params.stop == ("\n", "END")
+    assert "stop='\\n' stop='END'" in run(s, "/set").notes[0].text
+    run(s, "More")
+    assert engine.stops[-1] == ("\n", "END")
+    run(s, "/set stop=default")
+    assert s.params.stop == template
+    run(s, "/set seed=none")
+    assert s.params.seed is None and s.params.stop == template  # other keys leave stops be
+    for bad, message in (
+        ("/set stop=none stop=x", "/set stop=none goes alone"),
+        ("/set stop=", "/set stop= is empty"),
+    ):
+        with pytest.raises(UsageError, match=message):
+            run(s, bad)
+    assert s.params.stop == template  # a refused /set changes nothing

@@ -171,3 +171,23 @@ def test_two_gptplay_processes_at_once_both_land(model_path, cache_dir):
         assert p.returncode == 0 and b"warning" not in err, err
     prompts = sorted(r.prompt for r in runs.listing(runs.Filters()))
     assert prompts == ["One two three", "Red green blue"]
+
+
+def test_one_token_count_everywhere_and_the_stop_sequence_said_apart(model_path):
+    # issue 24 item 20: the summary counted the tokens a stop sequence consumed, the token
+    # records and replay did not ("8 tokens" then "the 6 tokens came out the same")
+    args = ("complete", PROMPT, "-t", "0", "-n", "8", "--stop", ".")
+    proc = run_cli(*args, "--json")
+    assert proc.returncode == 0, proc.stderr
+    *tokens, summary = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert "".join(t["text"] for t in tokens) == summary["text"] == " Berlin"
+    assert summary["tokens"] == len(tokens) == 1
+    assert summary["unshown_tokens"] == 1  # the "." the stop sequence consumed
+    plain = run_cli(*args)
+    assert "1 token (+1 in the stop sequence) · " in plain.stderr
+    run = runs.listing(runs.Filters())[0]
+    assert run.n_tokens == 1
+    replay = run_cli("replay", str(run.id))
+    assert replay.returncode == 0, replay.stderr
+    assert "1 token (+1 in the stop sequence) · " in replay.stderr
+    assert "identical: the 1 token" in replay.stderr  # one count: as the summary says

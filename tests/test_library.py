@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -264,3 +265,46 @@ def test_the_documented_example_file_is_valid():
     assert compose(spec, 2, {"word": "big"}).text == (
         "Write the opposite of each word.\nhot -> cold\nearly -> late\nbig ->"
     )
+
+
+def test_a_query_is_left_out_of_its_own_demonstrations_unless_allowed():
+    # issue 24 item 23: `fewshot translate --shots 2 --input "sea otter"` showed its answer
+    from gptplay.library import compose, load_prompt
+    from gptplay.tui.composition import Composition
+
+    spec = load_prompt("translate")
+    assert spec.examples[0]["english"] == "sea otter"
+    c = compose(spec, 2, {"english": " sea otter "})
+    assert c.left_out == 1 and "loutre" not in c.text
+    assert [d["english"] for d in c.demonstrations] == ["peppermint", "plush giraffe"]
+    assert "--allow-query-in-demos" in c.left_out_note()
+    kept = compose(spec, 2, {"english": "sea otter"}, allow_query=True)
+    assert kept.left_out == 0 and "sea otter => loutre de mer" in kept.text
+    assert compose(spec, 2, {"english": "otter"}).left_out == 0  # only an exact match
+    with pytest.raises(PromptError, match=r"1 equal to the query left out"):
+        compose(spec, len(spec.examples), {"english": "sea otter"})
+    # the TUI's composer: the same rule, the same library code
+    comp = Composition.of(spec, 2)
+    comp.query = {"english": "sea otter"}
+    composed = comp.compose()
+    assert composed.left_out == 1 and composed.shots == 1 and "loutre" not in composed.text
+    comp.allow_query = True
+    assert comp.compose().left_out == 0 and "loutre de mer" in comp.compose().text
+
+
+def test_fewshot_and_compare_say_when_they_leave_the_query_out():
+    from tests.cli_support import invoke
+
+    ran = invoke("fewshot", "translate", "sea otter", "--shots", "2", "--dry-run")
+    assert ran.exit_code == 0, ran.error
+    assert "loutre" not in ran.stdout and "note: left out an example equal to the query" in (
+        ran.stderr
+    )
+    kept = invoke("fewshot", "translate", "sea otter", "-k", "2", "--dry-run",
+                  "--allow-query-in-demos")  # fmt: skip
+    assert "sea otter => loutre de mer" in kept.stdout and "note:" not in kept.stderr
+    compared = invoke("compare", "translate", "-k", "1,2", "-i", "sea otter", "--json")
+    assert compared.exit_code == 0, compared.error
+    prompts = [json.loads(line)["prompt"] for line in compared.stdout.splitlines()[:-1]]
+    assert len(prompts) == 2 and not any("loutre" in p for p in prompts)
+    assert "note: left out an example equal to the query" in compared.stderr

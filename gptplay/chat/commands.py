@@ -47,7 +47,8 @@ COMMANDS = (
             + ", ".join(n for n in SETTABLE if n not in ("stop", "seed", "top"))
         )
         + ",\nseed (a number or none), top (alternatives computed per token),\n"
-        "stop (one stop sequence, \\n for a newline; default: the template's)",
+        "stop (a stop sequence, \\n for a newline; stop=A stop=B for several;\n"
+        "stop=none for none, stop=default for the template's)",
     ),
     ("probs", "/probs on|off", "shade replies by probability (and compute alternatives) or not"),
     ("alts", "/alts [K]", "each token of the last reply with its top K alternatives"),
@@ -102,6 +103,7 @@ def default_params(fmt: ChatFormat, layers: SettingsStack | None = None) -> Samp
 def apply_set(session: ChatSession, arg: str) -> None:
     """Change settings from ``KEY=VALUE ...`` all at once: one bad pair changes nothing."""
     params, top = session.params, session.top
+    stops: list[str] = []
     for pair in arg.split():
         key, sep, value = pair.partition("=")
         key = key.strip().replace("-", "_")
@@ -109,12 +111,16 @@ def apply_set(session: ChatSession, arg: str) -> None:
             raise UsageError(
                 f"/set {pair}: expected KEY=VALUE with KEY one of {', '.join(SETTABLE)}."
             )
-        if key == "top":
+        if key == "stop":
+            stops.append(value)
+        elif key == "top":
             top = int(number(key, value, int))
             if not 0 <= top <= 100:
                 raise UsageError(f"/set top={value}: must be in [0, 100].")
         else:
             params = _with(params, key, value.strip())
+    if stops:
+        params = replace(params, stop=_stops(stops, session.format.stop))
     session.params, session.top = params, top
 
 
@@ -122,8 +128,8 @@ def settings_line(session: ChatSession) -> str:
     """Every setting as KEY=VALUE, the stop sequences last."""
     p = session.params
     shown = [f"{k}={getattr(p, k)}" for k in SETTABLE if k not in ("top", "stop")]
-    stop = ",".join(repr(x) for x in p.stop) or f"template's {session.format.stop!r}"
-    return " ".join([*shown, f"top={session.top}", f"stop={stop}"])
+    stops = [f"stop={x!r}" for x in p.stop] or ["stop=none"]
+    return " ".join([*shown, f"top={session.top}", *stops])
 
 
 def prompt_shown(session: ChatSession) -> tuple[str, str]:
@@ -143,18 +149,36 @@ def strip_lead(events: Iterable[TokenEvent]) -> Iterator[tuple[TokenEvent, str]]
         yield event, text
 
 
+def _stops(values: list[str], default: tuple[str, ...]) -> tuple[str, ...]:
+    """The stops of one /set: 'none' clears them, 'default' is the template's, the rest add."""
+    words = [v.lower() for v in values]
+    for word in ("none", "default"):
+        if word in words and len(values) > 1:
+            raise UsageError(
+                f"/set stop={word} goes alone: it replaces every stop sequence.",
+                hint="/set stop=none (no stops), or /set stop=A stop=B (several).",
+            )
+    if words == ["none"]:
+        return ()
+    if words == ["default"]:
+        return tuple(default)
+    if "" in values:
+        raise UsageError(
+            "/set stop= is empty.",
+            hint="/set stop=none for no stops, stop=default for the template's.",
+        )
+    return tuple(dict.fromkeys(unescape(v) for v in values))  # each once, in order
+
+
 def _with(params: SamplingParams, key: str, value: str) -> SamplingParams:
     """``params`` with one setting changed and checked (a UsageError naming it otherwise)."""
-    if key == "stop":
-        new: object = () if value.lower() in ("", "default") else (unescape(value),)
-    else:
-        try:
-            new = parse_text(key, value)
-        except SettingError as exc:
-            reason = exc.describe(key).split(" is out of range: ", 1)[-1]
-            if not exc.out_of_range:
-                reason = f"expected {exc.reason}"
-            raise UsageError(f"/set {key}={value}: {reason}.") from None
+    try:
+        new = parse_text(key, value)
+    except SettingError as exc:
+        reason = exc.describe(key).split(" is out of range: ", 1)[-1]
+        if not exc.out_of_range:
+            reason = f"expected {exc.reason}"
+        raise UsageError(f"/set {key}={value}: {reason}.") from None
     return replace(params, **{key: new})
 
 

@@ -115,7 +115,9 @@ class ChatSession:
         self.engine = engine
         self.settings = settings  # what ``params`` were resolved from (for a run's record)
         self.format = fmt
-        self.params = params
+        # the stops a reply uses, all of them: none given means the format's; /set may
+        # then change them, or clear them (stop=none)
+        self.params = params if params.stop else replace(params, stop=tuple(fmt.stop))
         self.top = top
         self.probs = probs
         self.conversation = conversation or Conversation()
@@ -234,7 +236,7 @@ class ChatSession:
 
     def _start(self, cancel: CancelCheck | None, seed: int | None = None) -> Reply:
         prompt = self.build_prompt()
-        params = replace(self.params, stop=tuple(self.params.stop) or self.format.stop)
+        params = self.params
         if seed is not None:
             params = replace(params, seed=seed)
         stream = self.engine.stream(

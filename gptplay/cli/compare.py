@@ -8,6 +8,7 @@ import typer
 
 from gptplay.cli import options as o
 from gptplay.cli.compare_flags import LISTED_NAMES, MAX_VARIANTS, VARY, list_flags
+from gptplay.cli.fewshot import AllowQueryOpt
 from gptplay.cli.history import NoHistoryOpt
 
 PROMPT = "Prompt"
@@ -53,6 +54,7 @@ def compare(
             "--library", help="A prompt directory searched first.", rich_help_panel=PROMPT
         ),
     ] = None,
+    allow_query: AllowQueryOpt = False,
     samples: Annotated[
         int,
         typer.Option("--samples", help="N seeded samples of each variant.", rich_help_panel=VARY),
@@ -153,8 +155,13 @@ def compare(
         library=library,
         flags=flags,
         max_variants=max_variants,
+        allow_query=allow_query,
     )
     built = build(request)  # every prompt composed before any model loads
+    if built.note is not None:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"note: {built.note}.", style="dim", markup=False)
     by_model = {}
     for variant, resolved in zip(built.variants, built.settings):
         by_model.setdefault(variant.model, resolved)

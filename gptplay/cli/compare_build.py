@@ -26,6 +26,7 @@ class Request:
     library: str | None
     flags: Flags = field(default_factory=Flags)  # the single-valued settings flags
     max_variants: int = MAX_VARIANTS
+    allow_query: bool = False  # --allow-query-in-demos
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Built:
 
     variants: list[Variant]
     settings: list[Resolved]
+    note: str | None = None  # an example equal to the query left out of some variant
 
 
 def var_axes(pairs: tuple[str, ...]) -> list[Axis]:
@@ -76,6 +78,7 @@ def build(req: Request) -> Built:
     listed = {a.name for a in axes} & set(req.lists)
     base_seed = random.SystemRandom().randrange(2**31)
     variants, settings = [], []
+    note = None
     for n, values in enumerate(cross(axes)):
         fixed = {a.name[4:]: values[a.name] for a in axes if a.name.startswith("var:")}
         given = {**req.flags.given, **{name: values[name] for name in listed}}
@@ -87,8 +90,10 @@ def build(req: Request) -> Built:
             select=req.select,
             library=req.library,
             flags=Flags(given, req.flags.loader),
+            allow_query=req.allow_query,
         )
         run.prepare()
+        note = note or run.composed.left_out_note()
         seed = run.params.seed if run.params.seed is not None else base_seed
         params = replace(run.params, seed=(seed + values["sample"] - 1) % 2**32)
         resolved = run.settings.with_params(params, source="compare")
@@ -102,4 +107,4 @@ def build(req: Request) -> Built:
         label = label_of(values, axes)
         variants.append(Variant(n, values, run.composed.text, params, model, label, record))
         settings.append(resolved)
-    return Built(variants, settings)
+    return Built(variants, settings, note)

@@ -37,6 +37,15 @@ CotOpt = Annotated[
         rich_help_panel=PROMPT,
     ),
 ]
+AllowQueryOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-query-in-demos",
+        help="Keep an example equal to the query among the demonstrations (left out by "
+        "default: it holds the answer).",
+        rich_help_panel=PROMPT,
+    ),
+]
 CotTriggerOpt = Annotated[
     str | None,
     typer.Option(
@@ -147,6 +156,7 @@ def fewshot(
     ] = None,
     cot: CotOpt = False,
     cot_trigger_text: CotTriggerOpt = None,
+    allow_query: AllowQueryOpt = False,
     library: LibraryOpt = None,
     alts: Annotated[int, typer.Option("--alts", min=0, max=20, help="Top K alternatives.")] = 0,
     top: Annotated[int, typer.Option("--top", min=0, max=100, help="Alternatives computed.")] = 5,
@@ -178,9 +188,13 @@ def fewshot(
         flags=flags,
         cot=cot,
         cot_trigger=cot_trigger_text,
+        allow_query=allow_query,
     )
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     run.prepare()
+    note = run.composed.left_out_note()
+    if note is not None:
+        err.print(f"note: {note}.", style="dim", markup=False, soft_wrap=True)
     if print_code(code, curl, run.composed.text, run.settings):
         return  # (--fit needs the model's tokenizer: the code is of the prompt as composed)
     if save_as is not None:

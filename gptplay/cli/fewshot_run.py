@@ -37,6 +37,7 @@ class FewshotRun:
     flags: Flags = field(default_factory=Flags)
     cot: bool = False
     cot_trigger: str | None = None
+    allow_query: bool = False  # --allow-query-in-demos
     spec: PromptSpec | None = None
     composed: ComposedPrompt | None = None
     settings: Resolved | None = None
@@ -52,8 +53,9 @@ class FewshotRun:
         self.spec.check_query(fields)
         trigger = cot_trigger(self.spec, self.cot, self.cot_trigger)
         self.composed = compose(
-            self.spec, self.shots, fields, variables, self.select, self.seed, trigger=trigger
-        )
+            self.spec, self.shots, fields, variables, self.select, self.seed, trigger=trigger,
+            allow_query=self.allow_query,
+        )  # fmt: skip
         self.params = self.settings.sampling()
 
     @property
@@ -131,6 +133,7 @@ class FewshotRun:
             "query": dict(c.query_fields),
             "variables": dict(c.variables),
             "demonstrations": [dict(d) for d in c.demonstrations],
+            "left_out": c.left_out,
             "stop": list(self.params.stop),
             "cot_trigger": c.trigger or None,
             "answer_pattern": self.spec.answer_pattern,

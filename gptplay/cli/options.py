@@ -41,7 +41,7 @@ JsonObjectOpt = Annotated[
     bool,
     typer.Option(
         "--json-object",
-        help="The output is one JSON object (--json-schema '{\"type\": \"object\"}'); "
+        help='The output is one JSON object (--json-schema \'{"type": "object"}\'); '
         "not --json, which prints the run as JSON Lines.",
         rich_help_panel="Sampling",
     ),
@@ -130,8 +130,14 @@ def settings_flags(*groups: str, exclude: tuple[str, ...] = ()):
             for s in chosen
         ]  # fmt: skip
         if any(s.name == "json_schema" for s in chosen):
-            added.append(inspect.Parameter(PREFIX + "json_object", inspect.Parameter.KEYWORD_ONLY,
-                                           default=False, annotation=JsonObjectOpt))
+            added.append(
+                inspect.Parameter(
+                    PREFIX + "json_object",
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=False,
+                    annotation=JsonObjectOpt,
+                )
+            )
         context = inspect.Parameter(
             "typer_context", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context
         )
@@ -168,8 +174,10 @@ def _given(values: Mapping[str, object]) -> dict[str, object]:
         from gptplay.settings.json_schema import ANY_OBJECT
 
         if "json_schema" in out:
-            raise UsageError("--json-object and --json-schema cannot be combined.",
-                             hint="--json-object is --json-schema '{\"type\": \"object\"}'.")
+            raise UsageError(
+                "--json-object and --json-schema cannot be combined.",
+                hint='--json-object is --json-schema \'{"type": "object"}\'.',
+            )
         out["json_schema"] = ANY_OBJECT
     if "json_schema" in out:
         from gptplay.settings.json_schema import schema_source

@@ -65,6 +65,8 @@ def summary_json(c: Completion, settings: Mapping[str, object] | None = None) ->
         "model": c.model,
         "text": c.text,
     }
+    if c.unshown:  # sampled, not shown: a stop sequence's tokens
+        record["unshown_tokens"] = c.unshown
     if c.complete is not None:
         record["grammar_complete"] = c.complete
         record["grammar_refused"] = c.refused

@@ -18,6 +18,7 @@ from gptplay.engine.types import (
     ScoredToken,
     TokenEvent,
     TokenPiece,
+    shown_tokens,
 )
 from gptplay.errors import ContextOverflowError
 
@@ -175,6 +176,7 @@ class FakeEngine:
                     math.log(0.5) if probs else None,
                     alts[:top] if probs else (),
                 )
+                state["sampled"] = n + 1
                 for out in matcher.feed(event):
                     state["events"].append(out)
                     yield out
@@ -193,7 +195,7 @@ class FakeEngine:
         def finish() -> Completion:
             events = tuple(state["events"])
             return Completion(
-                len(events),
+                shown_tokens(events),
                 len(ids),
                 state["finish"],
                 params.seed or 0,
@@ -203,6 +205,7 @@ class FakeEngine:
                 "".join(e.text for e in events),
                 events,
                 cached,
+                generated=state.get("sampled"),
             )
 
         return Stream(run(), finish, params.json_schema)

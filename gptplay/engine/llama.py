@@ -31,6 +31,7 @@ from gptplay.engine.types import (
     ScoredToken,
     TokenEvent,
     TokenPiece,
+    shown_tokens,
 )
 from gptplay.errors import ContextOverflowError
 
@@ -214,7 +215,7 @@ class LlamaEngine:
 
         def finish() -> Completion:
             return Completion(
-                tokens=state["count"],
+                tokens=shown_tokens(events),
                 prompt_tokens=len(ids),
                 finish_reason=state["finish"],
                 seed=seed,
@@ -226,6 +227,7 @@ class LlamaEngine:
                 cached_tokens=state["cached"],
                 complete=state.get("complete"),
                 refused=state.get("refused", 0),
+                generated=state["count"],
             )
 
         return Stream(run(), finish, params.json_schema)

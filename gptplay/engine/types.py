@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gptplay.settings.sampling import SamplingParams
@@ -87,11 +87,16 @@ class TokenPiece:
         return self.bytes.decode("utf-8", errors="backslashreplace")
 
 
+def shown_tokens(events: Sequence[TokenEvent]) -> int:
+    """How many tokens the output shows (a UTF-8 tail event, id -1, is not a token)."""
+    return sum(1 for e in events if e.id >= 0)
+
+
 @dataclass(frozen=True)
 class Completion:
     """The summary of one streamed completion."""
 
-    tokens: int
+    tokens: int  # the tokens the output shows, one per token event (``shown_tokens``)
     prompt_tokens: int
     finish_reason: str  # "stop", "length", "cancelled" or "context"
     seed: int
@@ -107,14 +112,22 @@ class Completion:
     # under a JSON schema: whether the text validates against it, and if not, why
     schema_valid: bool | None = None
     schema_problem: str = ""
+    # every token sampled, those a stop sequence consumed included (None: as many as shown)
+    generated: int | None = None
+
+    @property
+    def unshown(self) -> int:
+        """Tokens sampled but not shown: a stop sequence's (or held back at an interrupt)."""
+        return max(0, (self.generated or 0) - self.tokens)
 
     @property
     def tokens_per_s(self) -> float:
         """Generation rate between the first and the last token (prompt time excluded)."""
-        if self.tokens < 2 or self.time_to_first_token_s is None:
+        n = self.tokens + self.unshown  # every token decoded took its time
+        if n < 2 or self.time_to_first_token_s is None:
             return 0.0
         span = self.elapsed_s - self.time_to_first_token_s
-        return (self.tokens - 1) / span if span > 0 else 0.0
+        return (n - 1) / span if span > 0 else 0.0
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,13 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "probs": (bool,),
     "sampled": (bool,),
 }
-TIMING_KEYS = ("elapsed_s", "time_to_first_token_s", "tokens_per_s", "cached_tokens")
+TIMING_KEYS = (
+    "elapsed_s",
+    "time_to_first_token_s",
+    "tokens_per_s",
+    "cached_tokens",
+    "unshown_tokens",
+)
 MAX_JSON_BYTES = 16 * 1024 * 1024  # a settings or extra column; a chat keeps its messages
 
 

@@ -116,6 +116,7 @@ def timings(c: Completion) -> dict[str, object]:
         else round(c.time_to_first_token_s, 4),
         "tokens_per_s": round(c.tokens_per_s, 3),
         "cached_tokens": c.cached_tokens,
+        "unshown_tokens": c.unshown,
     }
 
 

@@ -147,6 +147,7 @@ class StoredRun:
     def completion(self) -> Completion:
         """The run's summary as the engine reported it."""
         t = self.timings or {}
+        unshown = t.get("unshown_tokens")
         return Completion(
             tokens=self.n_tokens,
             prompt_tokens=self.prompt_tokens or 0,
@@ -158,6 +159,7 @@ class StoredRun:
             text=self.output,
             events=self.events,
             cached_tokens=int(t.get("cached_tokens") or 0),
+            generated=self.n_tokens + unshown if isinstance(unshown, int) else None,
         )
 
     def summary_json(self) -> dict:

@@ -9,9 +9,10 @@ API (no terminal code here):
   ``file:line:col: message``.
 - ``list_prompts(library=None) -> list[PromptEntry(name, path, origin, shadows_builtin)]``.
 - ``compose(spec, shots, query_fields, variables=None, select="first"|"random", seed=None,
-  examples=None) -> ComposedPrompt(text, instruction, demonstrations, demo_texts, query,
-  query_fields, variables, stop, params, seed)``: instruction + joiner + K demonstrations
-  joined by ``spec.separator`` + the query cut.
+  examples=None, allow_query=False) -> ComposedPrompt(text, instruction, demonstrations,
+  demo_texts, query, query_fields, variables, stop, params, seed, left_out)``: instruction +
+  joiner + K demonstrations joined by ``spec.separator`` + the query cut; an example equal
+  to the query is left out of the demonstrations (``without_query``) unless allowed.
 - For evaluation and chat: ``spec.render_demo(fields)`` renders one demonstration,
   ``spec.render_query(fields)`` the query cut (the template up to the answer, trailing
   spaces dropped), ``spec.continuation(label)`` the text that follows the cut for an
@@ -26,7 +27,15 @@ API (no terminal code here):
   ``validate_file(path) -> list[PromptError]`` lists every problem.
 """
 
-from gptplay.library.compose import ComposedPrompt, assemble, choose, compose, fit, split_inputs
+from gptplay.library.compose import (
+    ComposedPrompt,
+    assemble,
+    choose,
+    compose,
+    fit,
+    split_inputs,
+    without_query,
+)
 from gptplay.library.errors import PromptError
 from gptplay.library.loader import check, load_text
 from gptplay.library.save import atomic_write, render_toml, save_spec
@@ -67,4 +76,5 @@ __all__ = [
     "save_spec",
     "split_inputs",
     "validate_file",
+    "without_query",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gptplay.library.errors import PromptError
 from gptplay.library.reasoning import with_trigger
@@ -29,6 +29,17 @@ class ComposedPrompt:
     params: Mapping[str, int | float] = field(default_factory=dict)
     seed: int | None = None
     trigger: str = ""  # the zero-shot chain-of-thought trigger after the query cut (--cot)
+    left_out: int = 0  # examples equal to the query, kept out of the demonstrations
+
+    def left_out_note(self) -> str | None:
+        """What the front-ends say when an example equal to the query was kept out."""
+        if not self.left_out:
+            return None
+        what = "an example" if self.left_out == 1 else f"{self.left_out} examples"
+        return (
+            f"left out {what} equal to the query from the demonstrations "
+            "(--allow-query-in-demos keeps it)"
+        )
 
     @property
     def shots(self) -> int:
@@ -43,21 +54,39 @@ class ComposedPrompt:
         return self.spec.continuation(answer, self.variables)
 
 
+def is_query(example: Mapping[str, str], spec: PromptSpec, query: Mapping[str, str]) -> bool:
+    """Whether an example is the query itself: every query field the same (spaces trimmed)."""
+    names = spec.query_fields
+    if not names or not any(str(query.get(n, "")).strip() for n in names):
+        return False  # an empty query is no example's
+    return all(str(example.get(n, "")).strip() == str(query.get(n, "")).strip() for n in names)
+
+
+def without_query(
+    examples: Sequence[Mapping[str, str]], spec: PromptSpec, query: Mapping[str, str]
+) -> list[Mapping[str, str]]:
+    """The examples but those equal to the query: a demonstration must not give it away."""
+    return [ex for ex in examples if not is_query(ex, spec, query)]
+
+
 def choose(
     examples: Sequence[Mapping[str, str]],
     shots: int,
     select: str = "first",
     seed: int | None = None,
     name: str = "prompt",
+    left_out: int = 0,
 ) -> tuple[list[Mapping[str, str]], int | None]:
     """K demonstrations: the first K, or K drawn at random (the seed used is returned)."""
     if shots < 0:
         raise PromptError("the number of shots must be 0 or more.")
     if shots > len(examples):
+        less = f", {left_out} equal to the query left out" if left_out else ""
         raise PromptError(
             f"--shots {shots} asks for more demonstrations than prompt '{name}' has "
-            f"({len(examples)} examples).",
-            hint=f"use --shots {len(examples)} or fewer, or add [[examples]] to the prompt.",
+            f"({len(examples)} examples{less}).",
+            hint=f"use --shots {len(examples)} or fewer, or add [[examples]] to the prompt"
+            + (", or --allow-query-in-demos." if left_out else "."),
         )
     if select not in SELECTS:
         raise PromptError(f"unknown selection '{select}' (one of: {', '.join(SELECTS)}).")
@@ -136,11 +165,19 @@ def compose(
     seed: int | None = None,
     examples: Sequence[Mapping[str, str]] | None = None,
     trigger: str = "",
+    allow_query: bool = False,
 ) -> ComposedPrompt:
-    """Instruction + K demonstrations (from spec.examples, or `examples`) + the query cut."""
+    """Instruction + K demonstrations (from spec.examples, or `examples`) + the query cut.
+
+    An example equal to the query is not a demonstration unless ``allow_query``: the
+    prompt would hold its own answer (``left_out`` says how many were kept out).
+    """
     pool = spec.examples if examples is None else examples
-    chosen, used_seed = choose(pool, shots, select, seed, spec.name)
-    return assemble(spec, chosen, query_fields, variables, used_seed, trigger)
+    kept = list(pool) if allow_query else without_query(pool, spec, query_fields)
+    left_out = len(pool) - len(kept)
+    chosen, used_seed = choose(kept, shots, select, seed, spec.name, left_out)
+    composed = assemble(spec, chosen, query_fields, variables, used_seed, trigger)
+    return replace(composed, left_out=left_out)
 
 
 def fit(
@@ -157,6 +194,7 @@ def fit(
         candidate = assemble(
             spec, demos, composed.query_fields, composed.variables, composed.seed, composed.trigger
         )
+        candidate = replace(candidate, left_out=composed.left_out)
         n = count(candidate.text)
         if n <= limit:
             return candidate, composed.shots - len(demos), n

@@ -150,7 +150,8 @@ class ChatPane(ChatCommands, Vertical):
         c = self.session.last_completion
         parts = [f"{len(self.session.conversation.messages)} messages"]
         if c is not None:
-            parts.append(f"context {c.prompt_tokens + c.tokens}/{self.engine.n_ctx}")
+            used = c.prompt_tokens + c.tokens + c.unshown  # a stop sequence's too
+            parts.append(f"context {used}/{self.engine.n_ctx}")
             parts.append(f"seed {c.seed}")
         text.append("".join(f" · {part}" for part in parts), "dim")
         return text

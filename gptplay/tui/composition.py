@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from gptplay.library import ComposedPrompt, PromptSpec, assemble
+from gptplay.library import ComposedPrompt, PromptSpec, assemble, without_query
 
 PLAIN = "complete"  # the name a plain prompt goes by in the composer (Ctrl+S: my-complete)
 
@@ -28,6 +28,7 @@ class Composition:
     instruction: str = ""
     query: dict[str, str] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
+    allow_query: bool = False  # keep a demonstration equal to the query (as the CLI's flag)
 
     @classmethod
     def of(cls, spec: PromptSpec, shots: int = 3) -> Composition:
@@ -85,8 +86,15 @@ class Composition:
         return replace(self.spec, instruction=self.instruction)
 
     def compose(self) -> ComposedPrompt:
-        """The exact prompt text (raises PromptError for an unknown placeholder and the like)."""
-        return assemble(self.effective_spec(), self.demonstrations(), self.query, self.variables)
+        """The exact prompt text (raises PromptError for an unknown placeholder and the like).
+
+        A demonstration equal to the query is left out (``left_out`` counts it), as
+        `gptplay fewshot` leaves it out, unless ``allow_query``.
+        """
+        demos = self.demonstrations()
+        kept = demos if self.allow_query else without_query(demos, self.spec, self.query)
+        composed = assemble(self.effective_spec(), kept, self.query, self.variables)
+        return replace(composed, left_out=len(demos) - len(kept))
 
     def as_spec(self, name: str, params: Mapping[str, int | float]) -> PromptSpec:
         """A new prompt: this instruction, the included demonstrations in order, these params."""

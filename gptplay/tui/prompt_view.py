@@ -56,6 +56,8 @@ class PromptView(Vertical):
             return
         self.text = composed.text
         head = Text(f"{composed.spec.name} · {composed.shots} demonstration(s)", style="bold")
+        if composed.left_out:
+            head.append(f" · {composed.left_out} equal to the query left out", style="yellow")
         if engine is None:
             head.append(" · token count once the model is loaded", style="dim")
             body.update(Text(composed.text))

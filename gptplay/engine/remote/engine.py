@@ -33,6 +33,7 @@ from gptplay.engine.types import (
     SamplingParams,
     TokenEvent,
     TokenPiece,
+    shown_tokens,
 )
 from gptplay.errors import ContextOverflowError
 from gptplay.secrets import public_url, redact, redact_bytes
@@ -280,7 +281,7 @@ class RemoteEngine(RemoteScoring):
             if not self.api.caps.token_ids and probs and state.done:
                 events[:] = self._with_ids(events)
             return Completion(
-                tokens=counts["n"],
+                tokens=shown_tokens(events),
                 prompt_tokens=state.prompt_tokens or 0,
                 finish_reason=state.finish,
                 seed=seed,
@@ -293,6 +294,7 @@ class RemoteEngine(RemoteScoring):
                 # the server's grammar lets the model end only at the end of a sentence of
                 # it; a run cut by the limit or a stop string may or may not be one: unknown
                 complete=True if steer.constrained and state.eos else None,
+                generated=counts["n"],
             )
 
         return Stream(run(), finish, params.json_schema)
