@@ -25,7 +25,11 @@ import sys
 import time
 from pathlib import Path
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+# ../shared/datasets beside the checkout; GPTPLAY_DATASETS names another folder (a worktree)
+DATASETS = Path(
+    os.environ.get("GPTPLAY_DATASETS")
+    or Path(__file__).resolve().parents[2] / "shared" / "datasets"
+)
 CHUNK = 10  # examples between two prompt-processing measurements
 TASKS = {"sst2": ("sst2", "sst2_dev", "sst2_train"), "cb": ("entailment", "cb_val", "cb_train")}
 

@@ -5,6 +5,13 @@ vocabulary-sized array only with vectorised passes. The top-K is found from a th
 below the maximum rather than ``argpartition``: on Gemma's 262,144 logits argpartition
 took 2.8 ms a token, the threshold pass 0.09 ms, and both are exact (bench/stream.py
 --alternatives measures them).
+
+The log-sum-exp is two passes (exp, sum) rather than three: while the largest logit lies
+in [LSE_LOW, LSE_HIGH] nothing overflows or loses precision without subtracting it first
+(see ``logsumexp``). Summing only the logits within ~25 nats of the maximum (error below
+n * e^-25 < 4e-6 nats) was measured and not kept: 30% of Gemma's logits lie that close
+(median 79,085 of 262,144 over 64 sampled steps), and selecting them costs more than the
+exp it saves (boolean indexing 1.3 ms, compress 0.48 ms, the whole two-pass sum 0.16 ms).
 """
 
 from __future__ import annotations
@@ -16,6 +23,11 @@ import numpy as np
 # Below the maximum logit by more than this, a token is rarely among the top few; the
 # threshold widens until it holds k tokens, so the result is exact whatever the logits.
 FIRST_GAP = 8.0
+GAP_STEPS = (8.0, 12.0, 16.0, 24.0, 32.0)  # widened step by step: each is one pass
+# exp(x) straight from float32 logits stays exact while the largest is in this range:
+# below LSE_HIGH a sum of 2^24 terms cannot overflow (e^88.7 is float32's limit); above
+# LSE_LOW every term within 40 nats of the largest is a normal float (e^-87.3).
+LSE_LOW, LSE_HIGH = -40.0, 60.0
 
 
 class LogitReader:
@@ -25,12 +37,25 @@ class LogitReader:
         self._scratch = np.empty(n_vocab, dtype=np.float32)
 
     def logsumexp(self, logits: np.ndarray, m: float | None = None) -> float:
-        """log(sum(exp(logits))), summed pairwise in float32 (relative error ~1e-6)."""
+        """log(sum(exp(logits))), summed pairwise in float32 (relative error ~1e-6).
+
+        ``m``: the largest logit, when known. Inside [LSE_LOW, LSE_HIGH] the logits are
+        exponentiated as they are; outside, the largest is subtracted first. Either way
+        only terms at least 47 nats below the largest can lose precision (below e^-87.3),
+        which moves the result by under n * e^-47 (tests/test_probs.py checks the error
+        against float64 on real and adversarial logits).
+        """
         if m is None:
             m = float(logits.max())
-        np.subtract(logits, m, out=self._scratch)
-        np.exp(self._scratch, out=self._scratch)
-        return m + math.log(float(self._scratch.sum()))
+        scratch = self._scratch[: logits.shape[0]]
+        if LSE_LOW <= m <= LSE_HIGH:
+            np.exp(logits, out=scratch)
+            return math.log(float(scratch.sum()))
+        if not math.isfinite(m):
+            return m  # +inf, NaN, or every logit -inf
+        np.subtract(logits, m, out=scratch)
+        np.exp(scratch, out=scratch)
+        return m + math.log(float(scratch.sum()))
 
     @staticmethod
     def top_ids(
@@ -43,12 +68,12 @@ class LogitReader:
             return np.empty(0, dtype=np.intp)
         if m is None:
             m = float(logits.max())
-        gap = FIRST_GAP
-        idx = np.flatnonzero(logits >= m - gap)
-        while idx.size < k and math.isfinite(gap):
-            gap = gap * 4 if gap < 1e6 else math.inf
+        idx = np.flatnonzero(logits >= m - FIRST_GAP)
+        for gap in GAP_STEPS[1:]:
+            if idx.size >= k:
+                break
             idx = np.flatnonzero(logits >= m - gap)
-        if idx.size < k:  # -inf or NaN logits: fall back to a full partition
+        if idx.size < k:  # far-spread, -inf or NaN logits: a full partition
             idx = np.argpartition(logits, -k)[-k:]
         if idx.size > 64 * k:
             idx = idx[np.argpartition(logits[idx], -k)[-k:]]

@@ -13,7 +13,9 @@ and the shared prefix change the order attention sums in (masked cells count as 
 SIMD lanes), and starting each example at a cell aligned to 8 was not enough: on SST-2,
 packs of four examples moved scores by up to 0.145 nats, and were slower (336 against 396
 tok/s) because every row attends over the whole pack. With flash attention (which skips
-masked cells) packs were fast (0.93x prompt processing) but still 0.12 nats off.
+masked cells) packs were fast (0.93x prompt processing) but still 0.12 nats off. A second
+context with one KV stream per sequence (kv_unified = false) packs exactly (every score
+equal, 1.13-1.19x on CB and SST-2 at load 12-16): bench/eval_streams.py; not used here yet.
 """
 
 from __future__ import annotations
