@@ -35,6 +35,10 @@ EXTRA_TYPES: dict[str, tuple[type, ...]] = {
     "system": (str, type(None)),
     "messages": (list,),
     "context_start": (int,),
+    "grammar_complete": (bool,),
+    "grammar_refused": (int,),
+    "schema_valid": (bool,),
+    "schema_problem": (str,),
 }
 OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "top": (int,),

@@ -33,6 +33,7 @@ from gptplay.tui.chat_commands import ChatCommands, note_line
 from gptplay.tui.chat_view import ReplyView, Turn, error, info
 from gptplay.tui.generation import FRAME_S, Generator
 from gptplay.tui.inspector import Inspector
+from gptplay.tui.status import constraint_parts
 from gptplay.tui.token_view import TokenView
 
 
@@ -150,6 +151,7 @@ class ChatPane(ChatCommands, Vertical):
         if c is not None:
             parts.append(f"context {c.prompt_tokens + c.tokens}/{self.engine.n_ctx}")
             parts.append(f"seed {c.seed}")
+            parts += constraint_parts(c)
         text.append("".join(f" · {part}" for part in parts), "dim")
         return text
 
