@@ -291,3 +291,28 @@ def test_history_show_displays_a_constrained_run_as_complete_did(user_dirs):
     text = shown.stdout
     assert "constrained" in text and "90.0%" in text and "✗" in text
     assert "grammar: complete, refused 1 draw" in text
+
+
+# --- eval: a generation task under a constraint -----------------------------------------
+
+
+def test_eval_generation_takes_a_grammar_and_records_constrained_tokens(user_dirs, tmp_path):
+    engine = SteeredFake()
+    for _ in range(2):
+        engine.enqueue([" 4", "2"])
+    out = tmp_path / "r.json"
+    ran = invoke(
+        "eval", "arithmetic", "--generate", "2digit-add", "--limit", "2", "--shots", "0",
+        "--seeds", "1", "--grammar", GRAMMAR, "--output", str(out), "--no-history",
+        engine=engine,
+    )  # fmt: skip
+    assert ran.exit_code == 0, ran.error
+    assert all(p.grammar == GRAMMAR for p in engine.params)
+    assert "constrained by a grammar" in ran.stderr
+    record = json.loads(out.read_text())
+    assert record["sampling"]["grammar"] == GRAMMAR
+    [run] = record["runs"]
+    tokens = [t for p in run["predictions"] for s in p["samples"] for t in s["tokens"]]
+    assert tokens and all(
+        t["constrained_logprob"] == pytest.approx(math.log(CONSTRAINED_P)) for t in tokens
+    )
