@@ -316,3 +316,29 @@ def test_eval_generation_takes_a_grammar_and_records_constrained_tokens(user_dir
     assert tokens and all(
         t["constrained_logprob"] == pytest.approx(math.log(CONSTRAINED_P)) for t in tokens
     )
+
+
+class FlushingFake(SteeredFake):
+    """Flushes standard error as it starts a stream, as the real engine does around
+    llama.cpp's grammar parser (it points fd 2 at /dev/null for a moment)."""
+
+    def stream(self, prompt, params, **kwargs):
+        import sys
+
+        sys.stderr.flush()
+        return super().stream(prompt, params, **kwargs)
+
+
+@sync
+async def test_a_stream_that_flushes_stderr_does_not_break_the_playground():
+    # PlaygroundApp had a method _flush of its own, shadowing Textual's App._flush(stderr=),
+    # which Textual's captured stderr calls: every grammar run in the TUI failed.
+    engine = FlushingFake()
+    engine.enqueue(REPLY)
+    app, _ = fake_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.query_one(ParamsPanel).query_one("#p-choices", Input).value = "a,b"
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, idle(app))
+        assert len(app.query_one(TokenView).tokens) == len(REPLY)
