@@ -34,6 +34,13 @@ LISTED_NAMES: tuple[str, ...] = tuple(s.name for s in LISTED)
 REPEATED: tuple[Setting, ...] = tuple(s for s in SETTINGS if s.name in CONSTRAINTS)
 REPEATED_NAMES: tuple[str, ...] = tuple(s.name for s in REPEATED)
 UNCONSTRAINED = "none"
+# Their help here: the table's words, less what compare reads otherwise (a repeated flag)
+AXIS_HELP = {
+    "grammar": "Constrain the output to a GBNF grammar: a .gbnf file or the grammar's text.",
+    "json_schema": "Constrain the output to JSON valid against a JSON Schema: a .json file "
+    "or the schema's text.",
+    "choices": "The output is exactly one of these comma-separated strings.",
+}
 
 
 def _option(s: Setting):
@@ -55,7 +62,8 @@ def _repeated_option(s: Setting):
         typer.Option(
             *s.flags,
             metavar="VALUE",
-            help=f"{s.help} Given more than once, each value is a variant ('none': no constraint).",
+            help=f"{AXIS_HELP[s.name]} Given more than once, each value is a variant "
+            "('none': no constraint).",
             rich_help_panel=VARY,
             show_default=False,
         ),
