@@ -149,7 +149,9 @@ def settings_line(session: ChatSession) -> str:
 def brief(name: str, value: object) -> str:
     """A setting's value in a line: lists comma-joined, a long grammar or schema cut short."""
     if isinstance(value, tuple):
-        return join_list(value) if value else "none"
+        joined = join_list(value) if value else "none"
+        # quoted as /set reads it back where an entry's own spaces matter (" yes=ban")
+        return f'"{joined}"' if any(v != v.strip() for v in value) else joined
     text = str(value)
     if name in CONSTRAINTS and value is not None:
         one = " ".join(text.split())
