@@ -152,7 +152,7 @@ def summary_line(c: Completion) -> Text:
     return Text(
         f"{plural(c.tokens, 'token')}{unshown_note(c)} · {rate(c)} · first token {ttft} · "
         f"prompt {plural(c.prompt_tokens, 'token')} · finish: {c.finish_reason} · seed {c.seed} · "
-        f"{c.model}{_constraint_note(c)}",
+        f"{c.model}{constraint_note(c)}",
         style="dim",
     )
 
@@ -165,7 +165,7 @@ def unshown_note(c: Completion) -> str:
     return f" (+{c.unshown} {where})"
 
 
-def _constraint_note(c: Completion) -> str:
+def constraint_note(c: Completion) -> str:
     """' · grammar: complete' (or incomplete, with how often it refused the model's draw),
     and under a JSON schema whether the text validates against it."""
     note = ""

@@ -22,9 +22,12 @@ from gptplay.settings import (
     prompt_layer,
     unescape,
 )
-from gptplay.settings.schema import SAMPLING, SESSION
+from gptplay.settings.check import join_list
+from gptplay.settings.schema import CONSTRAINTS, DEFAULTS, SAMPLING, SESSION
 
 SETTABLE = ("top",) + names_for(SESSION, SAMPLING)
+WHOLE_LINE = ("grammar", "json_schema")  # /set grammar=... takes the rest of the line
+STEERING = (*CONSTRAINTS, "logit_bias")  # explained on lines of their own in /help
 
 
 def _wrap(text: str, width: int = 66) -> str:
@@ -44,11 +47,13 @@ COMMANDS = (
         "/set [KEY=VALUE]",
         _wrap(
             "show or change settings: "
-            + ", ".join(n for n in SETTABLE if n not in ("stop", "seed", "top"))
+            + ", ".join(n for n in SETTABLE if n not in ("stop", "seed", "top", *STEERING))
         )
         + ",\nseed (a number or none), top (alternatives computed per token),\n"
         "stop (a stop sequence, \\n for a newline; stop=A stop=B for several;\n"
-        "stop=none for none, stop=default for the template's)",
+        "stop=none for none, stop=default for the template's),\n"
+        'choices=A,B and logit_bias=" positive=ban,1234=2" (quoted: spaces kept),\n'
+        "grammar=GBNF|FILE and json_schema=JSON|FILE (the rest of the line); none clears",
     ),
     ("probs", "/probs on|off", "shade replies by probability (and compute alternatives) or not"),
     ("alts", "/alts [K]", "each token of the last reply with its top K alternatives"),
@@ -104,7 +109,7 @@ def apply_set(session: ChatSession, arg: str) -> None:
     """Change settings from ``KEY=VALUE ...`` all at once: one bad pair changes nothing."""
     params, top = session.params, session.top
     stops: list[str] = []
-    for pair in arg.split():
+    for pair in split_pairs(arg):
         key, sep, value = pair.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or key not in SETTABLE:
@@ -118,18 +123,45 @@ def apply_set(session: ChatSession, arg: str) -> None:
             if not 0 <= top <= 100:
                 raise UsageError(f"/set top={value}: must be in [0, 100].")
         else:
-            params = _with(params, key, value.strip())
+            params = _with(params, key, value if key == "logit_bias" else value.strip())
     if stops:
         params = replace(params, stop=_stops(stops, session.format.stop))
     session.params, session.top = params, top
 
 
+def split_pairs(arg: str) -> list[str]:
+    """``KEY=VALUE`` pairs split at spaces outside double quotes, the quotes removed.
+
+    ``/set logit_bias=" positive=ban" choices=yes,no``: a value may hold spaces (a token's
+    leading one) when quoted; backslashes are kept for the setting itself (stop's ``\\n``).
+    """
+    import re
+
+    key = arg.strip().partition("=")[0].strip().replace("-", "_")
+    if key in WHOLE_LINE:  # a grammar or a schema holds spaces and quotes of its own
+        return [arg.strip()]
+    return [p.replace('"', "") for p in re.findall(r'(?:[^\s"]+|"[^"]*")+', arg)]
+
+
 def settings_line(session: ChatSession) -> str:
     """Every setting as KEY=VALUE, the stop sequences last."""
     p = session.params
-    shown = [f"{k}={getattr(p, k)}" for k in SETTABLE if k not in ("top", "stop")]
+    shown = [f"{k}={brief(k, getattr(p, k))}" for k in SETTABLE if k not in ("top", "stop")]
     stops = [f"stop={x!r}" for x in p.stop] or ["stop=none"]
     return " ".join([*shown, f"top={session.top}", *stops])
+
+
+def brief(name: str, value: object) -> str:
+    """A setting's value in a line: lists comma-joined, a long grammar or schema cut short."""
+    if isinstance(value, tuple):
+        joined = join_list(value) if value else "none"
+        # quoted as /set reads it back where an entry's own spaces matter (" yes=ban")
+        return f'"{joined}"' if any(v != v.strip() for v in value) else joined
+    text = str(value)
+    if name in CONSTRAINTS and value is not None:
+        one = " ".join(text.split())
+        return repr(one if len(one) <= 40 else one[:39] + "…")
+    return text
 
 
 def prompt_shown(session: ChatSession) -> tuple[str, str]:
@@ -174,7 +206,11 @@ def _with(params: SamplingParams, key: str, value: str) -> SamplingParams:
     """``params`` with one setting changed and checked (a UsageError naming it otherwise)."""
     try:
         new = parse_text(key, value)
+        if key in CONSTRAINTS and new not in (None, ()):  # one constraint replaces another
+            params = replace(params, **{n: DEFAULTS[n] for n in CONSTRAINTS})
     except SettingError as exc:
+        if exc.problem is not None:  # what is wrong inside the value, in its own words
+            raise UsageError(f"/set {key}=…: {exc.problem}.") from None
         reason = exc.describe(key).split(" is out of range: ", 1)[-1]
         if not exc.out_of_range:
             reason = f"expected {exc.reason}"

@@ -25,7 +25,7 @@ from gptplay.chat.session import ChatSession, ChatStateError, Reply
 from gptplay.engine.base import CancelCheck
 from gptplay.engine.types import Completion, TokenEvent
 from gptplay.errors import UsageError
-from gptplay.render import plural, rate
+from gptplay.render import constraint_note, plural, rate
 
 NAMES = tuple(name for name, _, _ in COMMANDS) + ("quit",)
 SAVE_SUFFIXES = {".json": "JSON, loadable with /load", ".md": "markdown"}
@@ -108,7 +108,7 @@ def figures(c: Completion) -> str:
     return (
         f"{plural(c.tokens, 'token')} · {rate(c)} · first token {ttft} · "
         f"prompt {plural(c.prompt_tokens, 'token')} ({c.cached_tokens} cached) · "
-        f"{c.finish_reason} · seed {c.seed}"
+        f"{c.finish_reason} · seed {c.seed}{constraint_note(c)}"
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from gptplay.cli import options as o
-from gptplay.cli.compare_flags import LISTED_NAMES, MAX_VARIANTS, VARY, list_flags
+from gptplay.cli.compare_flags import LISTED_NAMES, MAX_VARIANTS, REPEATED_NAMES, VARY, list_flags
 from gptplay.cli.fewshot import AllowQueryOpt
 from gptplay.cli.history import NoHistoryOpt
 
@@ -111,7 +111,7 @@ def compare(
     verbose: o.VerboseOpt = False,
     *,
     flags: o.Flags,
-    lists: dict[str, str],
+    lists: dict[str, object],
 ) -> None:
     """Run variants of TASK side by side: shot counts, prompts, variables, settings, models.
 
@@ -184,5 +184,6 @@ def compare(
 
 
 def register(app: typer.Typer) -> None:
-    command = o.settings_flags(o.SAMPLING, o.MODEL, exclude=LISTED_NAMES)(list_flags(compare))
+    excluded = LISTED_NAMES + REPEATED_NAMES
+    command = o.settings_flags(o.SAMPLING, o.MODEL, exclude=excluded)(list_flags(compare))
     app.command(no_args_is_help=True)(command)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 
-from gptplay.cli.compare_flags import MAX_VARIANTS, given_lists
+from gptplay.cli.compare_flags import MAX_VARIANTS, constraint_value, given_lists
+from gptplay.cli.compare_flags import REPEATED_NAMES as REPEATED
 from gptplay.cli.options import Flags
 from gptplay.compare import Axis, Variant, check_count, cross, label_of, parse_list
 from gptplay.errors import UsageError
@@ -81,7 +82,9 @@ def build(req: Request) -> Built:
     note = None
     for n, values in enumerate(cross(axes)):
         fixed = {a.name[4:]: values[a.name] for a in axes if a.name.startswith("var:")}
-        given = {**req.flags.given, **{name: values[name] for name in listed}}
+        given = {**req.flags.given, **{name: values[name] for name in listed - set(REPEATED)}}
+        for name in listed & set(REPEATED):  # a constraint axis: as typed, read per variant
+            given.update(constraint_value(name, values[name]))
         run = FewshotRun(
             task=values["task"],
             text=req.text,

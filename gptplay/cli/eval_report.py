@@ -125,7 +125,15 @@ def _sampling(pe: PromptEval) -> dict:
         "min_p": p.min_p,
         "max_tokens": p.max_tokens,
         "stop": list(p.stop),
+        **{n: _plain(getattr(p, n)) for n in STEERING if getattr(p, n) not in (None, ())},
     }
+
+
+STEERING = ("grammar", "json_schema", "choices", "logit_bias")  # only where one is set
+
+
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def write_plot(session: EvalSession, path: Path) -> None:

@@ -291,6 +291,8 @@ class EvalSession:
                 how += f" of the answer {pe.spec.answer_pattern!r} finds"
                 if self.config.vote:
                     how += f", majority of {self.config.samples} chains"
+            if pe.mode == GENERATE:
+                how += steering_note(pe.params)
             err.print(
                 f"{pe.name}: {len(pe.test)} examples from {source}, shots "
                 f"{','.join(map(str, self.config.shots))}, {seeds_text(self.config)}, {how} · "
@@ -321,6 +323,20 @@ class EvalSession:
     def title(self, pe: PromptEval) -> str:
         source = Path(self.data_path).name if self.task is None else self.task.name
         return f"{pe.name} on {source} · {len(pe.test)} examples"
+
+
+def steering_note(params) -> str:
+    """', constrained by a grammar' (a schema, choices) and ', logit bias N tokens', or ''."""
+    note = ""
+    if params.grammar:
+        note += ", constrained by a grammar"
+    elif params.json_schema:
+        note += ", constrained by a JSON schema"
+    elif params.choices:
+        note += f", constrained to {', '.join(params.choices)}"
+    if params.logit_bias:
+        note += f", logit bias on {len(params.logit_bias)} token(s)"
+    return note
 
 
 def shown_label(spec: PromptSpec, label: str) -> str:

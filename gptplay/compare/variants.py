@@ -6,9 +6,11 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gptplay.engine.types import SamplingParams
 from gptplay.errors import UsageError, excerpt
+from gptplay.settings.schema import CONSTRAINTS
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,21 @@ def short(name: str, value: object) -> str:
         return f"sample {value}"
     if name.startswith("var:"):
         return f"{name[4:]}={value}"
+    if name in CONSTRAINTS:
+        return constraint_label(name, str(value))
     return f"{name.replace('_', '-')}={value}"
+
+
+def constraint_label(name: str, typed: str) -> str:
+    """A constraint axis value as typed, short: 'no grammar', 'grammar digits.gbnf'."""
+    word = {"json_schema": "schema"}.get(name, name)
+    text = typed.strip()
+    if text.lower() == "none":
+        return f"no {word}"
+    if name != "choices" and "::=" not in text and not text.startswith("{"):
+        text = Path(text).name  # a file: its name
+    text = " ".join(text.split())
+    return f"{word} {text if len(text) <= 24 else text[:23] + '…'}"
 
 
 def label_of(values: Mapping[str, object], axes: Sequence[Axis]) -> str:

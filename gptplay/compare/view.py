@@ -12,6 +12,7 @@ from rich.text import Text
 
 from gptplay.compare.diverge import Divergence
 from gptplay.compare.run import VariantResult
+from gptplay.compare.stats import mean_logprob
 from gptplay.render import pct, prob_style, rate, visible
 
 LAYOUTS = ("auto", "columns", "rows")
@@ -58,7 +59,24 @@ def summary_text(result: VariantResult, sep: str = " · ") -> Text:
         f"ppl {_num(result.perplexity, '.2f')} · {rate(c)}",
         f"finish: {c.finish_reason} · seed {c.seed}",
     )
-    return Text(sep.join(parts), style="dim")
+    steered = constrained_text(result)
+    return Text(sep.join((*parts, steered) if steered else parts), style="dim")
+
+
+def constrained_text(result: VariantResult) -> str:
+    """Under a constraint: the mean constrained log-probability, and the grammar's and the
+    schema's verdicts ('' for an unconstrained variant)."""
+    c = result.completion
+    assert c is not None
+    values = [e.constrained_logprob for e in result.events]
+    if c.complete is None and all(v is None for v in values):
+        return ""
+    parts = [f"constrained mean {_num(mean_logprob(values), '.3f')}"]
+    if c.complete is not None:
+        parts.append("grammar complete" if c.complete else "grammar incomplete")
+    if c.schema_valid is not None:
+        parts.append("JSON valid" if c.schema_valid else "JSON invalid")
+    return " · ".join(parts)
 
 
 def columns(results: Sequence[VariantResult], div: Divergence | None) -> Table:
@@ -90,15 +108,29 @@ def divergence_table(results: Sequence[VariantResult], div: Divergence) -> Rende
     table = Table(title=title, box=box.SIMPLE_HEAD, header_style="bold", title_justify="left")
     table.add_column("variant")
     table.add_column("took")
+    constrained = [_constrained_at(r, div.position) for r in results]
+    if any(lp is not None for lp in constrained):
+        table.add_column("constrained p", justify="right")
     for c in range(len(div.choices)):
         table.add_column(f"p({visible(div.choice_text(c))})", justify="right")
-    for r, taken, row in zip(results, div.taken, div.logprobs):
+    for r, taken, row, clp in zip(results, div.taken, div.logprobs, constrained):
         cells = [
             Text("–" if lp is None else f"{pct(lp)} ({lp:.2f})", style="bold" if k == taken else "")
             for k, lp in enumerate(row)
         ]
-        table.add_row(r.variant.label, visible(div.choice_text(taken)), *cells)
+        steered = (
+            [] if all(lp is None for lp in constrained) else ["–" if clp is None else pct(clp)]
+        )
+        table.add_row(r.variant.label, visible(div.choice_text(taken)), *steered, *cells)
+    if any(lp is not None for lp in constrained):
+        table.caption = "constrained p: of the token taken, among those its constraint allowed"
     return table
+
+
+def _constrained_at(result: VariantResult, position: int) -> float | None:
+    """The constrained log-probability of the token a variant took at ``position``."""
+    events = result.events
+    return events[position].constrained_logprob if position < len(events) else None
 
 
 def total(tokens: Sequence) -> float | None:

@@ -30,6 +30,7 @@ class GenToken:
     text: str
     logprob: float | None
     top: tuple[tuple[str, float], ...] = ()
+    constrained_logprob: float | None = None  # under a grammar, choices, a schema or a bias
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,13 @@ class Generator(PromptScorer):
     def _generate(self, context: list[int], gold: str, seed: int) -> Sample:
         stream = self.engine.stream(context, replace(self.params, seed=seed), top=self.top)
         tokens = [
-            GenToken(e.id, e.text, e.logprob, tuple((a.text, a.logprob) for a in e.top))
+            GenToken(
+                e.id,
+                e.text,
+                e.logprob,
+                tuple((a.text, a.logprob) for a in e.top),
+                e.constrained_logprob,
+            )
             for e in stream
             if e.id >= 0  # id -1 carries only the tail of an unfinished UTF-8 character
         ]

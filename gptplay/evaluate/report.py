@@ -235,6 +235,11 @@ def _gen_json(p: GenPrediction) -> dict:
                         "text": t.text,
                         "logprob": t.logprob,
                         "top": [{"text": a, "logprob": lp} for a, lp in t.top],
+                        **(
+                            {"constrained_logprob": t.constrained_logprob}
+                            if t.constrained_logprob is not None
+                            else {}
+                        ),
                     }
                     for t in s.tokens
                 ],

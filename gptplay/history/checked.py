@@ -36,6 +36,10 @@ EXTRA_TYPES: dict[str, tuple[type, ...]] = {
     "messages": (list,),
     "context_start": (int,),
     "edited": (dict,),
+    "grammar_complete": (bool,),
+    "grammar_refused": (int,),
+    "schema_valid": (bool,),
+    "schema_problem": (str,),
 }
 OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "top": (int,),

@@ -2,8 +2,10 @@
 
 Layout (before compression): a version byte; a piece table (every distinct token id of
 the run with its bytes, once); then per token a flags byte, its id, its logprob (float32)
-and its alternatives as (id, float32 logprob) pairs. A token's text is stored only where
-it is not simply its bytes decoded (the end of a multi-byte character split over tokens).
+and its alternatives as (id, float32 logprob) pairs; under a constraint, then its
+constrained logprob and a byte per alternative saying whether the constraint allowed it.
+A token's text is stored only where it is not simply its bytes decoded (the end of a
+multi-byte character split over tokens).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ HAS_LOGPROB = 1
 HAS_TEXT = 2
 HAS_SAMPLED = 4
 HAS_SAMPLED_TOP = 8
+HAS_CONSTRAINED = 16  # a constrained logprob (under a grammar, a schema, choices, a bias)
+HAS_ALLOWED = 32  # the alternatives' allowed flags, one byte each (0 unknown, 1 yes, 2 no)
+_ALLOWED = {None: 0, True: 1, False: 2}
+_ALLOWED_BACK = {0: None, 1: True, 2: False}
 
 
 class CodecError(ValueError):
@@ -116,6 +122,10 @@ def encode(events: Iterable[TokenEvent]) -> bytes:
             flags |= HAS_SAMPLED
         if e.sampled_top:
             flags |= HAS_SAMPLED_TOP
+        if e.constrained_logprob is not None:
+            flags |= HAS_CONSTRAINED
+        if any(a.allowed is not None for a in e.top):
+            flags |= HAS_ALLOWED
         out.append(flags)
         _varint(out, e.id)
         if flags & HAS_LOGPROB:
@@ -131,6 +141,10 @@ def encode(events: Iterable[TokenEvent]) -> bytes:
             out += _F32.pack(e.sampled_logprob)
         if flags & HAS_SAMPLED_TOP:
             _alts(out, e.sampled_top)
+        if flags & HAS_CONSTRAINED:
+            out += _F32.pack(e.constrained_logprob)
+        if flags & HAS_ALLOWED:
+            out += bytes(_ALLOWED[a.allowed] for a in e.top)
     return zlib.compress(bytes(out), 6)
 
 
@@ -189,10 +203,21 @@ def _events(r: _Reader) -> tuple[TokenEvent, ...]:
         top = alts()
         sampled = r.f32() if flags & HAS_SAMPLED else None
         sampled_top = alts() if flags & HAS_SAMPLED_TOP else ()
-        events.append(TokenEvent(token, data_, text, logprob, top, sampled, sampled_top))
+        constrained = r.f32() if flags & HAS_CONSTRAINED else None
+        if flags & HAS_ALLOWED:
+            top = tuple(_allowed(a, r.take(1)[0]) for a in top)
+        events.append(
+            TokenEvent(token, data_, text, logprob, top, sampled, sampled_top, constrained)
+        )
     if r.pos != len(r.data):
         raise CodecError(f"{len(r.data) - r.pos} bytes after the last token")
     return tuple(events)
+
+
+def _allowed(alt: Alternative, byte: int) -> Alternative:
+    if byte not in _ALLOWED_BACK:
+        raise CodecError(f"an allowed flag in the token data is {byte}, not 0, 1 or 2")
+    return Alternative(alt.id, alt.bytes, alt.logprob, _ALLOWED_BACK[byte])
 
 
 def encode_ids(ids: Sequence[int]) -> bytes:

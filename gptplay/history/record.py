@@ -120,6 +120,17 @@ def timings(c: Completion) -> dict[str, object]:
     }
 
 
+def verdicts(c: Completion) -> dict[str, object]:
+    """Under a constraint: whether the output completed the grammar and how often it refused
+    a draw, and the JSON schema's verdict (nothing for an unconstrained run)."""
+    out: dict[str, object] = {}
+    if c.complete is not None:
+        out.update(grammar_complete=c.complete, grammar_refused=c.refused)
+    if c.schema_valid is not None:
+        out.update(schema_valid=c.schema_valid, schema_problem=c.schema_problem)
+    return out
+
+
 def build(
     command: str,
     prompt: str,
@@ -167,6 +178,7 @@ def build(
             prompt_tokens=completion.prompt_tokens,
             timings=timings(completion),
         )
+        record["extra"].update(verdicts(completion))
     if finish is not None:
         record["finish"] = finish
     return record

@@ -160,7 +160,18 @@ class StoredRun:
             events=self.events,
             cached_tokens=int(t.get("cached_tokens") or 0),
             generated=self.n_tokens + unshown if isinstance(unshown, int) else None,
+            **self.verdicts(),
         )
+
+    def verdicts(self) -> dict[str, object]:
+        """The grammar's and the schema's verdicts as recorded (none: no constraint)."""
+        x = self.extra or {}  # typed by history.checked: a wrong type is dropped there
+        out: dict[str, object] = {}
+        if "grammar_complete" in x:
+            out.update(complete=x["grammar_complete"], refused=x.get("grammar_refused", 0))
+        if "schema_valid" in x:
+            out.update(schema_valid=x["schema_valid"], schema_problem=x.get("schema_problem", ""))
+        return out
 
     def summary_json(self) -> dict:
         """What `gptplay history --json` prints per run."""

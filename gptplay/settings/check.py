@@ -124,12 +124,27 @@ def in_range(s: Setting, value: float) -> bool:
     return not (high is not None and (value >= high if s.high_open else value > high))
 
 
+NONE_WORDS = ("", "none", "random", "default")
+
+
 def parse_text(name: str, text: str) -> object:
-    """A value typed as text (a TUI field, `/set`): '' or 'none' is None where None is allowed."""
+    """A value typed as text (a TUI field, `/set`): '' or 'none' is None where None is allowed.
+
+    The output constraints read as their flags do: a grammar or a JSON schema is its text or
+    a file's path, choices are split at commas, logit-bias entries too (kept exactly as
+    typed: a leading space belongs to the token); 'none' clears each of them.
+    """
     s = BY_NAME[name]
     raw = text.strip()
-    if s.optional and raw.lower() in ("", "none", "random", "default"):
+    if s.optional and raw.lower() in NONE_WORDS:
         return None
+    if name in TEXT_SOURCES:
+        return validate(name, TEXT_SOURCES[name](raw))
+    if name in ("choices", "logit_bias"):
+        if raw.lower() in NONE_WORDS:
+            return ()
+        kept = raw if name == "choices" else text.strip("\r\n")
+        return validate(name, split_list(kept))
     if s.kind is int:
         try:
             return validate(name, int(raw))
@@ -143,6 +158,32 @@ def parse_text(name: str, text: str) -> object:
     if s.kind is tuple:
         return validate(name, (raw,)) if raw else ()
     return validate(name, raw)
+
+
+def _grammar_source(text: str) -> str:
+    from gptplay.settings.gbnf import grammar_source
+
+    return grammar_source(text)
+
+
+def _schema_source(text: str) -> str:
+    from gptplay.settings.json_schema import schema_source
+
+    return schema_source(text)
+
+
+TEXT_SOURCES = {"grammar": _grammar_source, "json_schema": _schema_source}
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    """Items separated by commas, ``\\,`` a comma inside one; empty items are dropped."""
+    parts = [p.replace("\0", ",") for p in text.replace("\\,", "\0").split(",")]
+    return tuple(p for p in parts if p.strip())
+
+
+def join_list(items: tuple[str, ...]) -> str:
+    """The text split_list reads back as these items."""
+    return ",".join(i.replace(",", "\\,") for i in items)
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}

@@ -132,18 +132,16 @@ SETTINGS: tuple[Setting, ...] = (
             "repeated).", SAMPLING, 0, SEED_LIMIT, high_open=True, optional=True, example=42),
     Setting("grammar", str, None, "Constrain the output to a GBNF grammar (llama.cpp's): a .gbnf "
             "file or the grammar's text.", SAMPLING, optional=True,
-            where=frozenset({CONFIG, PROMPT, FLAG}), example='root ::= "yes" | "no"'),
+            example='root ::= "yes" | "no"'),
     Setting("json_schema", str, None, "Constrain the output to JSON valid against this JSON "
             "Schema: a .json file or the schema's text (--json-object: any JSON object).",
-            SAMPLING, optional=True, where=frozenset({CONFIG, PROMPT, FLAG}),
-            example='{"type": "object"}'),
+            SAMPLING, optional=True, example='{"type": "object"}', label="JSON schema"),
     Setting("choices", tuple, (), "The output is exactly one of these strings (one value is split "
             "at commas; or repeat the flag).", SAMPLING, flag_name="--choice",
-            where=frozenset({CONFIG, PROMPT, FLAG}), example=("positive", "negative")),
+            example=("positive", "negative")),
     Setting("logit_bias", tuple, (), "Add BIAS to a token's logit: TEXT_OR_ID=BIAS (repeatable; "
             "'ban' or -inf bans the token; digits alone are a token id).", SAMPLING,
-            where=frozenset({CONFIG, PROMPT, FLAG}), example=(" positive=2", "1234=ban"),
-            label="logit bias"),
+            example=(" positive=2", "1234=ban"), label="logit bias"),
     Setting("model", str, "default", "A .gguf path, 'default' (embedded Gemma 3 270M), an alias "
             "from config.toml, OWNER/REPO[:QUANT] on the Hugging Face Hub, or a server's "
             "http://HOST:PORT.", MODEL,

@@ -152,7 +152,7 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
         sys.setswitchinterval(GIL_SWITCH_S)
         self.query_one("#output-box").border_title = "Output"
         self.query_one(Inspector).show(None, None)
-        self.set_interval(FRAME_S, self._flush)
+        self.set_interval(FRAME_S, self._draw_arrived)
         self.load_model(None)
         entries = {e.name: e for e in self.library.entries()}
         name = self.start_prompt or (DEFAULT_PROMPT if DEFAULT_PROMPT in entries else None)
@@ -304,7 +304,7 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
             record = (settings, context, base)
             self.record_playground(engine, request, sent, completion, kind, record)
 
-    def _flush(self) -> None:
+    def _draw_arrived(self) -> None:
         """Append what arrived since the last frame (one refresh for many tokens)."""
         new = self.generator.drain()
         if new:
@@ -315,7 +315,7 @@ class PlaygroundApp(CompareMixin, HistoryMixin, SessionMixin, App[None]):
     def _finished(self, run: int, completion: Completion) -> None:
         if run != self.generator.run:
             return  # a cancelled run finishing after a new one began
-        self._flush()
+        self._draw_arrived()
         self.generating = False
         if completion.finish_reason == "cancelled":  # Escape: the word Ctrl-C gets everywhere
             completion = replace(completion, finish_reason="interrupted")

@@ -33,6 +33,7 @@ from gptplay.tui.chat_commands import ChatCommands, note_line
 from gptplay.tui.chat_view import ReplyView, Turn, error, info
 from gptplay.tui.generation import FRAME_S, Generator
 from gptplay.tui.inspector import Inspector
+from gptplay.tui.status import constraint_parts
 from gptplay.tui.token_view import TokenView
 
 
@@ -153,6 +154,7 @@ class ChatPane(ChatCommands, Vertical):
             used = c.prompt_tokens + c.tokens + c.unshown  # a stop sequence's too
             parts.append(f"context {used}/{self.engine.n_ctx}")
             parts.append(f"seed {c.seed}")
+            parts += constraint_parts(c)
         text.append("".join(f" · {part}" for part in parts), "dim")
         return text
 

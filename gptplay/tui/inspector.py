@@ -26,11 +26,16 @@ ROW = 25  # an alternative's row without its bar: rank, marker, piece, probabili
 
 
 def alt_line(alt: Alternative, chosen: bool, width: int = BAR) -> Text:
-    """One alternative: a marker for the chosen one, its piece, a bar and its probability."""
+    """One alternative: a marker for the chosen one, its piece, a bar and its probability;
+    struck out with ✗ where a grammar or a ban ruled it out."""
     text = Text("▶ " if chosen else "  ", style="bold")
-    text.append(f"{visible(alt.text)[:12]:<12} ", style=prob_style(alt.logprob))
-    text.append(bar(alt.prob, width), style="cyan")
+    refused = alt.allowed is False
+    piece = f"{visible(alt.text)[:12]:<12} "
+    text.append(piece, style="strike dim" if refused else prob_style(alt.logprob))
+    text.append(bar(alt.prob, width), style="dim" if refused else "cyan")
     text.append(f" {pct(alt.logprob):>6}")
+    if refused:
+        text.append(" ✗", style="dim")
     return text
 
 
@@ -40,10 +45,16 @@ def heading(event: TokenEvent, index: int, branching: bool = True) -> Text:
     text.append(visible(event.bytes.decode("utf-8", "backslashreplace")), prob_style(event.logprob))
     if event.logprob is not None:
         text.append(f"  p {pct(event.logprob)}  lp {event.logprob:.3f}")
+    if event.constrained_logprob is not None:
+        text.append(f"\nconstrained p {pct(event.constrained_logprob)}", "bold")
+        text.append("  (model's own p above)", "dim")
     mass = sum(math.exp(a.logprob) for a in event.top)
     if event.top:
         hint = " · 1-9/Enter: branch" if branching else ""
         text.append(f"\ntop {len(event.top)} hold {100 * mass:.1f}%{hint}", "dim")
+    refused = sum(a.allowed is False for a in event.top)
+    if refused:
+        text.append(f"\n✗ {refused} ruled out by the grammar or a ban", "dim")
     return text
 
 

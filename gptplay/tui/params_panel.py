@@ -10,17 +10,34 @@ from textual.widgets import Input, Label
 from gptplay.engine.types import SamplingParams
 from gptplay.errors import UsageError
 from gptplay.settings import BY_NAME, Layer, Resolved, SettingError, names_for, parse_text, resolve
-from gptplay.settings.check import unescape
+from gptplay.settings.check import join_list, unescape
 from gptplay.settings.schema import SAMPLING, SESSION
 
 # One field per sampling setting of the table but stop, which has a field of its own.
 FIELDS: tuple[str, ...] = tuple(n for n in names_for(SESSION, SAMPLING) if n != "stop")
+# What each field says when it is empty (the constraints: how to fill them in).
+# Narrow: the full help is the field's tooltip. Empty (or 'none') is no constraint.
+PLACEHOLDERS = {
+    "grammar": "GBNF or .gbnf",
+    "json_schema": "JSON or .json",
+    "choices": "A,B,C",
+    "logit_bias": "TOKEN=BIAS,..",
+}
 
 
 def _shown(value: object) -> str:
-    """A field's text: '' for None, floats without a trailing '.0' (0.8, 1, 0.05)."""
+    """A field's text: '' for None, floats without a trailing '.0' (0.8, 1, 0.05), lists
+    comma-joined, a grammar or a schema on one line (a grammar of several lines summed up:
+    its full text is the field's tooltip)."""
     if value is None:
         return ""
+    if isinstance(value, tuple):
+        return join_list(value)
+    if isinstance(value, str):
+        lines = value.strip().splitlines()
+        if len(lines) > 1 and "::=" in value:
+            return f"({len(lines)}-line grammar: type a .gbnf path or one line to replace it)"
+        return " ".join(lines)  # JSON's newlines are only spaces between its tokens
     text = repr(value) if isinstance(value, float) else str(value)
     return text[:-2] if text.endswith(".0") else text
 
@@ -51,6 +68,10 @@ class ParamsPanel(VerticalScroll):
             super().__init__()
             self.model = model
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.shown: dict[str, str] = {}  # each field's text as fill() wrote it
+
     def compose(self) -> ComposeResult:
         with Horizontal(classes="prow"):
             yield Label("model", classes="pname")
@@ -58,8 +79,11 @@ class ParamsPanel(VerticalScroll):
         for name in FIELDS:
             with Horizontal(classes="prow"):
                 yield Label(BY_NAME[name].field_label, classes="pname")
-                placeholder = "random" if BY_NAME[name].optional else ""
-                yield Input(id=f"p-{name}", placeholder=placeholder, compact=True)
+                placeholder = PLACEHOLDERS.get(name, "random" if BY_NAME[name].optional else "")
+                field = Input(id=f"p-{name}", placeholder=placeholder, compact=True)
+                if name in PLACEHOLDERS:
+                    field.tooltip = BY_NAME[name].help
+                yield field
         with Horizontal(classes="prow"):
             yield Label("stop", classes="pname")
             stop = Input(id="p-stop", placeholder="none", compact=True)
@@ -73,9 +97,13 @@ class ParamsPanel(VerticalScroll):
     def fill(self, settings: Resolved) -> None:
         """Show resolved settings (default < config < the prompt's [params] < flags)."""
         self.filled = settings
+        self.shown = {}
         for name in FIELDS:
             value = settings[name]
-            self.query_one(f"#p-{name}", Input).value = _shown(value)
+            field = self.query_one(f"#p-{name}", Input)
+            field.value = self.shown[name] = _shown(value)
+            if name in PLACEHOLDERS:
+                field.tooltip = str(value) if value not in (None, ()) else BY_NAME[name].help
         self.query_one("#p-stop", Input).value = join_stops(settings["stop"])
 
     def set_model(self, name: str | None, shown: str) -> None:
@@ -85,14 +113,24 @@ class ParamsPanel(VerticalScroll):
         field.tooltip = shown
         self.border_subtitle = shown
 
-    def values(self) -> dict[str, int | float | None]:
-        """The fields as typed, each checked by the settings table (a UsageError names it)."""
-        out: dict[str, int | float | None] = {}
+    def values(self) -> dict[str, object]:
+        """The fields as typed, each checked by the settings table (a UsageError names it).
+
+        A field left as fill() showed it keeps the filled value (a grammar's summary line
+        is not a grammar).
+        """
+        out: dict[str, object] = {}
+        base = self.filled or resolve(())
         for name in FIELDS:
             raw = self.query_one(f"#p-{name}", Input).value
+            if raw == self.shown.get(name):
+                out[name] = base[name]
+                continue
             try:
-                out[name] = parse_text(name, raw)  # type: ignore[assignment]
+                out[name] = parse_text(name, raw)
             except SettingError as exc:
+                if exc.problem is not None:
+                    raise UsageError(exc.describe(BY_NAME[name].field_label)) from None
                 label = BY_NAME[name].field_label
                 if exc.out_of_range:
                     message = f"{label}: {raw.strip()} is out of range: {exc.reason}."

@@ -28,7 +28,18 @@ def status_text(
     if completion is not None:
         parts.append(f"finish: {completion.finish_reason}")
         parts.append(f"seed {completion.seed}")
+        parts += constraint_parts(completion)
     if branches:
         parts.append(f"branch {branches + 1} (Ctrl+B back)")
     text.append("".join(f" · {part}" for part in parts), style="dim")
     return text
+
+
+def constraint_parts(c: Completion) -> list[str]:
+    """'grammar complete' or 'grammar incomplete', and 'JSON valid' or 'JSON invalid'."""
+    parts = []
+    if c.complete is not None:
+        parts.append("grammar complete" if c.complete else "grammar incomplete")
+    if c.schema_valid is not None:
+        parts.append("JSON valid" if c.schema_valid else "JSON invalid")
+    return parts
