@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from collections.abc import Callable, Iterator
 
 from gptplay.engine.base import CancelCheck, Stream
@@ -50,6 +51,8 @@ class FakeEngine:
         self._queue: list[list[str]] = []
         self._cache: list[int] = []  # the last prompt: what a KV cache would hold
         self._reused = 0
+        self.embedded: list[list[str]] = []  # the texts of each embed() call
+        self.scored: list[list[int]] = []  # the context of each score_choices() call
 
     threads = 1
 
@@ -207,9 +210,21 @@ class FakeEngine:
     def score_choices(
         self, context: list[int], choices: list[list[int]]
     ) -> list[list[ScoredToken]]:
+        self.scored.append(list(context))
         return [self.score_tokens(context, c) for c in choices]
 
     def score(self, context: str, continuation: str, *, top: int = 0) -> list[ScoredToken]:
         return self.score_tokens(
             self.tokenize(context), self.tokenize(continuation, False), top=top
         )
+
+    def embed(self, texts: list[str]):
+        """A bag of words hashed into 64 dimensions: texts sharing words are near."""
+        import numpy as np
+
+        out = np.zeros((len(texts), 64), np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                out[row, zlib.crc32(word.encode()) % 64] += 1.0
+        self.embedded.append(list(texts))
+        return out

@@ -13,6 +13,8 @@ import random
 import time
 from pathlib import Path
 
+import numpy as np
+
 from gptplay.engine import generate, scoring
 from gptplay.engine.base import CancelCheck, Stream
 from gptplay.engine.gguf_check import check_gguf
@@ -86,11 +88,23 @@ class LlamaEngine:
         self._candidates = Candidates(llama_cpp, self.n_vocab)
         self._pieces: dict[int, bytes] = {}
         self._watch = RateWatch(self.threads)
+        self._embedder = None  # made on the first embed() call (engine/embed.py)
 
     def __del__(self) -> None:
+        embedder = getattr(self, "_embedder", None)
+        if embedder is not None:
+            embedder.close()
         loaded = getattr(self, "_loaded", None)
         if loaded is not None:
             loaded.close(self._lc)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One mean-pooled embedding per text (rows), from a context of its own."""
+        if self._embedder is None:
+            from gptplay.engine.embed import Embedder
+
+            self._embedder = Embedder(self._lc, self._loaded.model, self.threads)
+        return self._embedder.embed([self.tokenize(t) for t in texts])
 
     # ---- what was loaded ------------------------------------------------------------
 

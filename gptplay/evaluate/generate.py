@@ -92,7 +92,8 @@ class Generator(PromptScorer):
         if self.reasoning == DIRECT and pattern:
             shown = [{**d, answer: direct_target(pattern, d[answer])} for d in shown]
         trigger = self.trigger if self.reasoning == COT and not demos else ""
-        return assemble(self.spec, shown, fields, self.variables, trigger=trigger).text
+        variables = self.variables_for(fields)
+        return assemble(self.spec, shown, fields, variables, trigger=trigger).text
 
     def predict(self, run, index: int, example: Example) -> GenPrediction:
         # the samples share the prompt: the engine keeps it in the KV cache, so each chain
