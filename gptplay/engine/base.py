@@ -88,6 +88,12 @@ class Engine(Protocol):
         cancel: CancelCheck | None = None,
     ) -> Stream: ...
 
+    def stream_many(
+        self, prompt: str | list[int], params: SamplingParams, seeds: list[int], *, top: int = 5
+    ) -> list[Completion]:
+        """One completion per seed after one prompt (self-consistency's chains)."""
+        ...
+
     def score_tokens(
         self, context: list[int], continuation: list[int], *, top: int = 0
     ) -> list[ScoredToken]: ...

@@ -6,6 +6,7 @@ import math
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from gptplay.engine.base import CancelCheck, Stream
 from gptplay.engine.decode import Utf8Stream
@@ -53,6 +54,7 @@ class FakeEngine:
         self._reused = 0
         self.embedded: list[list[str]] = []  # the texts of each embed() call
         self.scored: list[list[int]] = []  # the context of each score_choices() call
+        self.many: list[int] = []  # the seed count of each stream_many() call
 
     threads = 1
 
@@ -201,6 +203,13 @@ class FakeEngine:
             )
 
         return Stream(run(), finish)
+
+    def stream_many(
+        self, prompt: str | list[int], params: SamplingParams, seeds: list[int], *, top: int = 5
+    ) -> list[Completion]:
+        """One completion per seed, one stream after another (the real engine batches them)."""
+        self.many.append(len(seeds))
+        return [self.stream(prompt, replace(params, seed=s), top=top).run() for s in seeds]
 
     def score_tokens(
         self, context: list[int], continuation: list[int], *, top: int = 0

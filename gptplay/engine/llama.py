@@ -11,6 +11,7 @@ import ctypes
 import os
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -238,6 +239,21 @@ class LlamaEngine:
             )
 
         return Stream(run(), finish)
+
+    def stream_many(
+        self, prompt: str | list[int], params: SamplingParams, seeds: list[int], *, top: int = 5
+    ) -> list[Completion]:
+        """One completion per seed after one prompt: the prompt decoded once, the chains
+        decoded together (engine/multi.py); one stream after another where they do not fit
+        the context or a grammar constrains them."""
+        from gptplay.engine import multi
+
+        params.validate()
+        ids = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
+        self.check_fits(len(ids))
+        if not multi.fits(self, len(ids), len(seeds), params):
+            return [self.stream(ids, replace(params, seed=s), top=top).run() for s in seeds]
+        return multi.sample_many(self, ids, params, list(seeds), top)
 
     def note_rate(self) -> None:
         """Called after each generated token's decode: the rate watch times the steps."""
