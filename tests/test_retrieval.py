@@ -197,6 +197,10 @@ def test_eval_runs_closed_book_and_retrieved_side_by_side(tmp_path):
     assert closed["runs"][0]["exact"] == 0 and retrieved["runs"][0]["exact"] == 1
     assert retrieved["retrieval"]["passages"][1][0]["source"] == "food/cheese.md"
     assert closed["retrieval"]["method"] == "none"
+    from gptplay.history import runs
+
+    settings = runs.load(1).settings  # the history keeps what was compared
+    assert settings["context"] == str(root) and settings["retrieval"] == ["none", "bm25"]
 
 
 def test_eval_retrieval_without_context_is_a_usage_error(tmp_path):
