@@ -10,7 +10,7 @@ prompt, K shots, the embedded model, in one process on the same thread count:
 Prints examples/s and prompt tokens decoded per example (a count the machine's load does
 not change) for each, the ratio, the one-off cost of indexing the pool, and `uptime`.
 
-    python bench/select_cost.py [--examples 40] [--shots 4] [--threads N]
+    python bench/select_cost.py [--examples 40] [--shots 4] [--threads N] [--datasets DIR]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=40)
     ap.add_argument("--shots", type=int, default=4)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--datasets", type=Path, default=DATASETS, help="where sst2_*.jsonl are")
     args = ap.parse_args()
     from gptplay.engine.llama import LlamaEngine
     from gptplay.evaluate import EvalConfig, LabelScorer, evaluate, load_examples, subset
@@ -41,8 +42,8 @@ def main() -> None:
 
     spec = load_prompt("sst2")
     columns = {n: n for n in (*spec.query_fields, spec.answer)}
-    test = subset(load_examples(DATASETS / "sst2_dev.jsonl", spec, columns), args.examples)
-    pool = load_examples(DATASETS / "sst2_train.jsonl", spec, columns)
+    test = subset(load_examples(args.datasets / "sst2_dev.jsonl", spec, columns), args.examples)
+    pool = load_examples(args.datasets / "sst2_train.jsonl", spec, columns)
     engine = LlamaEngine(resolve_model("default").path, n_ctx=4096, n_threads=args.threads)
     config = EvalConfig(shots=(args.shots,), seeds=1)
     print("before:", uptime(), f"· threads {args.threads}")
