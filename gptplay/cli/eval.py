@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from gptplay.cli import options as o
+from gptplay.cli.context_view import PANEL, ContextKOpt, ContextOpt
+from gptplay.cli.eval_axes import RETRIEVALS, SELECTS, parse_axis
 from gptplay.cli.fewshot import LibraryOpt, parse_vars
 from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
@@ -255,6 +257,28 @@ def eval_cmd(
         ),
     ] = False,
     # ---- end of generation flags ----
+    context: ContextOpt = None,
+    context_k: ContextKOpt = 3,
+    retrieval: Annotated[
+        str | None,
+        typer.Option(
+            "--retrieval",
+            metavar="none,bm25",
+            help="With --context: {context} empty (closed book), filled by BM25, or both "
+            "side by side (default bm25).",
+            rich_help_panel=PANEL,
+        ),
+    ] = None,
+    select: Annotated[
+        str | None,
+        typer.Option(
+            "--select",
+            metavar="random,similar,embed",
+            help="Demonstrations drawn with --seeds (random), or each example's nearest pool "
+            "examples by BM25 (similar) or the model's embeddings (embed); several side by side.",
+            rich_help_panel=EVAL,
+        ),
+    ] = None,
     library: LibraryOpt = None,
     verbose: o.VerboseOpt = False,
     no_history: NoHistoryOpt = False,
@@ -308,6 +332,10 @@ def eval_cmd(
         confusion=show_confusion,
         reasoning=parse_reasoning(reasoning),
         gsm8k=gsm8k,
+        context=context,
+        context_k=context_k,
+        retrieval=parse_axis("--retrieval", retrieval, RETRIEVALS),
+        select=parse_axis("--select", select, SELECTS),
     )
     session.prepare()
     session.set_sampling(lambda spec: flags.settings(spec.settings_layer(), defaults=GREEDY))

@@ -103,6 +103,17 @@ def _record(session: EvalSession, pe: PromptEval, model: str, interrupted: bool)
         meta["choices_from"] = list(pe.choices)
     if pe.mode == GENERATE:
         meta["sampling"] = _sampling(pe)
+    if pe.retrieval is not None:
+        meta["retrieval"] = {
+            "method": pe.retrieval,
+            "context": str(session.index.root),
+            "k": session.context_k,
+            "passages": [[h.as_dict() for h in hits] for hits in pe.passages],
+        }
+    if pe.select is not None:
+        meta["select"] = pe.select
+        if pe.chosen:  # each example's demonstrations, as lines of the pool, nearest last
+            meta["chosen_demonstrations"] = [[pe.pool[j].line for j in c] for c in pe.chosen]
     words = {k: pe.spec.words(k) for k in pe.spec.labels} if pe.spec.label_words else None
     return to_json(
         pe.runs,

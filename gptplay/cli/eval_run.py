@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -23,6 +23,7 @@ from gptplay.evaluate import (
 )
 from gptplay.evaluate.data import example_from_row, option_fields
 from gptplay.evaluate.run import plan, seeds_text
+from gptplay.evaluate.similar import EMBED, SIMILAR, SIMILAR_SELECTS
 from gptplay.library import PromptSpec
 from gptplay.settings import default_layer
 from gptplay.settings.schema import BY_NAME
@@ -47,10 +48,17 @@ class PromptEval:
     runs: list[Run] = field(default_factory=list)
     params: object = None  # the SamplingParams of a generation task
     reasoning: str | None = None  # --reasoning: direct or cot, for a chain-of-thought prompt
+    retrieval: str | None = None  # --retrieval: none (closed book) or bm25 (--context)
+    select: str | None = None  # --select: random, similar or embed demonstrations
+    label: str = ""  # what the name shows of retrieval (e.g. "bm25 top-3")
+    per_query: dict = field(default_factory=dict)  # query key -> its {context}
+    passages: list = field(default_factory=list)  # per test example: the Hits chosen
+    chosen: list = field(default_factory=list)  # per test example: pool indices, nearest last
 
     @property
     def name(self) -> str:
-        return f"{self.spec.name} {self.reasoning}" if self.reasoning else self.spec.name
+        parts = [self.spec.name, self.reasoning, self.label or self.retrieval, self.select]
+        return " ".join(p for p in parts if p)
 
 
 def parse_choices(text: str | None) -> tuple[str, ...]:
@@ -83,6 +91,10 @@ class EvalSession:
         confusion: bool = False,
         reasoning: Sequence[str] = (),
         gsm8k: bool = False,
+        context: str | None = None,
+        context_k: int = 3,
+        retrieval: Sequence[str] = (),
+        select: Sequence[str] = (),
     ) -> None:
         self.tasks, self.data, self.pool_source = list(tasks), data, pool
         self.fields, self.limit, self.variables = fields, limit, dict(variables)
@@ -93,6 +105,9 @@ class EvalSession:
         self.sampling_given, self.metric_given = list(sampling_given), metric_given
         self.confusion = confusion
         self.reasoning, self.gsm8k = tuple(reasoning), gsm8k
+        self.context, self.context_k = context, context_k
+        self.retrieval, self.select = tuple(retrieval), tuple(select)
+        self.index = None  # the --context index
         self.task = None
         if generate is not None:
             from gptplay.evaluate.arithmetic import parse_generate
@@ -126,27 +141,45 @@ class EvalSession:
             )
         if self.data is not None:
             self.data_path = resolve_data(self.data)
+        from gptplay.cli.eval_axes import expand, open_axes
+
+        self.index = open_axes(self)
         for name in self.tasks:
             spec = load_prompt(name, self.library)
             base = self._prepare_prompt(spec)
-            if not self.reasoning:
-                self.prompts.append(base)
-                continue
-            if base.mode != GENERATE or not spec.answer_pattern:
+            if self.reasoning and (base.mode != GENERATE or not spec.answer_pattern):
                 raise UsageError(
                     f"--reasoning is for a chain-of-thought prompt; prompt '{spec.name}' has "
                     + ("no answer_pattern." if base.mode == GENERATE else "labels or choices."),
                     hint="add answer_pattern = 'The answer is (-?\\d+)' and reasoning "
                     "demonstrations, or use the built-in word-problems prompt.",
                 )
-            for mode in self.reasoning:  # the same test examples, each way of answering
-                self.prompts.append(replace(base, reasoning=mode, runs=[]))
+            # the same test examples, each way of answering (--reasoning, --retrieval, --select)
+            self.prompts += expand(self, base)
         self._check_options()
         first = self.prompts[0]
         for pe in self.prompts:
             pe.pool = self._pool(pe, first)
+            if pe.select in SIMILAR_SELECTS:
+                self._check_pool_size(pe)
+                continue
             for shots, seed in plan(self.config):  # a pool too small fails now, not mid-run
                 sample_demos(pe.pool, shots, seed or 0, pe.spec.labels, self.config.balanced)
+        from gptplay.cli.eval_axes import choose_similar, retrieve_all
+
+        for pe in self.prompts:
+            retrieve_all(self, pe)
+            if pe.select == SIMILAR:
+                choose_similar(self, pe)
+
+    def _check_pool_size(self, pe: PromptEval) -> None:
+        """--select similar: the pool must hold the most shots asked for."""
+        most = max(self.config.shots)
+        if most > len(pe.pool):
+            raise UsageError(
+                f"{most} shots need {most} demonstrations but the pool holds {len(pe.pool)}.",
+                hint="lower --shots, or pass a larger --pool file.",
+            )
 
     def _prepare_prompt(self, spec: PromptSpec) -> PromptEval:
         choices = self.choices_flag or spec.choices
@@ -154,6 +187,11 @@ class EvalSession:
         variables = dict(self.variables)
         if self.task is not None:
             variables |= self.task.variables_for(spec)
+        if self.context is not None:
+            from gptplay.retrieval import CONTEXT_VAR, check_prompt
+
+            check_prompt(spec)
+            variables.setdefault(CONTEXT_VAR, "")  # closed book; bm25 fills it per query
         spec.resolve_variables(variables)
         pe = PromptEval(spec, variables, mode, choices)
         if self.task is not None:
@@ -184,6 +222,14 @@ class EvalSession:
         gen_only = {"--samples": c.samples != 1, "--metric": self.metric_given}
         gen_only |= {"--vote": c.vote, "--gsm8k": self.gsm8k}
         gen_only |= {BY_NAME[name].flag: True for name in self.sampling_given}
+        if any(s in SIMILAR_SELECTS for s in self.select):
+            for flag, used in (("--calibrate", c.calibrate), ("--balanced", c.balanced)):
+                if used:
+                    raise UsageError(
+                        f"{flag} draws demonstrations at random; --select similar or embed "
+                        "chooses them per example.",
+                        hint=f"drop {flag}, or use --select random.",
+                    )
         for pe in self.prompts:
             what = {
                 LABELS: "scores its labels",
@@ -279,7 +325,10 @@ class EvalSession:
         """Score everything with a progress bar; True when Ctrl-C stopped it early."""
         from gptplay.cli.eval_view import progress_bar
 
-        total = sum(len(pe.test) for pe in self.prompts) * len(plan(self.config))
+        total = sum(
+            len(pe.test) * len(plan(self.config, pe.select in SIMILAR_SELECTS))
+            for pe in self.prompts
+        )
         source = self.data_path if self.task is None else f"--generate {self.task.name}"
         for pe in self.prompts:
             how = {
@@ -293,9 +342,16 @@ class EvalSession:
                     how += f", majority of {self.config.samples} chains"
             if pe.mode == GENERATE:
                 how += steering_note(pe.params)
+            seeds = seeds_text(self.config)
+            if pe.select in SIMILAR_SELECTS:
+                seeds = f"demonstrations nearest each example ({pe.select})"
+            if pe.retrieval == "bm25":
+                how += f", {{context}}: top {self.context_k} passages by BM25"
+            elif pe.retrieval == "none":
+                how += ", {context} empty (closed book)"
             err.print(
                 f"{pe.name}: {len(pe.test)} examples from {source}, shots "
-                f"{','.join(map(str, self.config.shots))}, {seeds_text(self.config)}, {how} · "
+                f"{','.join(map(str, self.config.shots))}, {seeds}, {how} · "
                 f"{engine.model_name}",
                 style="dim",
                 markup=False,  # names and labels come from files: text, never markup
@@ -306,13 +362,28 @@ class EvalSession:
             try:
                 for pe in self.prompts:
                     scorer = self.scorer(engine, pe)
+                    scorer.per_query = pe.per_query
+                    if pe.select == EMBED and not pe.chosen:
+                        from gptplay.cli.eval_axes import choose_similar
+
+                        bar.update(job, description=f"{pe.name}: embedding the pool")
+                        choose_similar(self, pe, engine)
                     prefix = f"{pe.name} " if len(self.prompts) > 1 else ""
 
                     def tick(run: Run, done: int, prefix: str = prefix) -> None:
                         seed = "" if run.seed is None else f" seed {run.seed}"
                         bar.update(job, advance=1, description=f"{prefix}{run.shots}-shot{seed}")
 
-                    evaluate(scorer, pe.test, pe.pool, self.config, pe.runs, tick, self.concurrency)
+                    chooser = None
+                    if pe.select in SIMILAR_SELECTS:
+
+                        def chooser(i: int, ex: Example, k: int, pe: PromptEval = pe):
+                            return [pe.pool[j] for j in pe.chosen[i][-k:]]
+
+                    evaluate(
+                        scorer, pe.test, pe.pool, self.config, pe.runs, tick, self.concurrency,
+                        chooser,
+                    )  # fmt: skip
             except KeyboardInterrupt:
                 return True
             finally:

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from gptplay.cli import options as o
 from gptplay.cli.code import PrintCodeOpt, PrintCurlOpt, print_code
+from gptplay.cli.context_view import ContextKOpt, ContextOpt
 from gptplay.cli.history import NoHistoryOpt
 from gptplay.errors import UsageError
 from gptplay.jsonout import json_line
@@ -123,7 +124,13 @@ def fewshot(
         ),
     ] = None,
     select: Annotated[
-        str, typer.Option("--select", help="first | random demonstrations.", rich_help_panel=PROMPT)
+        str,
+        typer.Option(
+            "--select",
+            help="first | random | similar (BM25 to the query) | embed (the model's "
+            "embeddings) demonstrations.",
+            rich_help_panel=PROMPT,
+        ),
     ] = "first",
     show_prompt: Annotated[
         bool,
@@ -157,6 +164,8 @@ def fewshot(
     cot: CotOpt = False,
     cot_trigger_text: CotTriggerOpt = None,
     allow_query: AllowQueryOpt = False,
+    context: ContextOpt = None,
+    context_k: ContextKOpt = 3,
     library: LibraryOpt = None,
     alts: Annotated[int, typer.Option("--alts", min=0, max=20, help="Top K alternatives.")] = 0,
     top: Annotated[int, typer.Option("--top", min=0, max=100, help="Alternatives computed.")] = 5,
@@ -189,6 +198,8 @@ def fewshot(
         cot=cot,
         cot_trigger=cot_trigger_text,
         allow_query=allow_query,
+        context=context,
+        context_k=context_k,
     )
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     run.prepare()
@@ -202,15 +213,24 @@ def fewshot(
 
         check_name(save_as)  # before the model loads: a bad name changes nothing
     engine = flags.load(run.settings, verbose=verbose)
+    if select == "embed":
+        run.choose_by_embedding(engine)
     n_prompt, dropped = run.measure(engine, fit_ctx)
     if save_as is not None:  # after --fit, so the saved prompt is the one that runs
         path, updated = run.save(save_as)
         err.print(
             f"[green]{'updated' if updated else 'saved'}[/] {escape(str(path))}", soft_wrap=True
         )
+    from gptplay.cli.context_view import context_record, print_hits
+
+    passages = run.index and context_record(run.index, run.hits, context_k)
     if json_out:
         print(json_line(run.record(n_prompt, engine.n_ctx, dropped)))
+        if passages:
+            print(json_line(passages))
     else:
+        if run.index is not None:
+            print_hits(err, run.index, run.hits, context_k)
         if show_prompt and not dry_run:
             err.print(run.composed.text, style="dim", markup=False, soft_wrap=True)
         err.print(
@@ -240,6 +260,7 @@ def fewshot(
     with history.recording(
         stream, "fewshot", run.composed.text, engine, recorded, on=history.enabled(no_history),
         task=run.spec.name, prompt_file=run.spec.source,
+        extra={"context": passages} if passages else None,
     ):  # fmt: skip
         completion = print_stream(stream, shown, out, err)
     if run.spec.answer_pattern:

@@ -9,7 +9,8 @@ from types import MappingProxyType
 from gptplay.cli.fewshot import cot_trigger
 from gptplay.cli.options import Flags
 from gptplay.engine.types import SamplingParams
-from gptplay.errors import ContextOverflowError
+from gptplay.errors import ContextOverflowError, UsageError
+from gptplay.evaluate.similar import EMBED, SIMILAR, compose_similar
 from gptplay.library import (
     ComposedPrompt,
     Library,
@@ -38,11 +39,15 @@ class FewshotRun:
     cot: bool = False
     cot_trigger: str | None = None
     allow_query: bool = False  # --allow-query-in-demos
+    context: str | None = None  # --context DIR_OR_FILE: passages fill {context}
+    context_k: int = 3
     spec: PromptSpec | None = None
     composed: ComposedPrompt | None = None
     settings: Resolved | None = None
     params: SamplingParams | None = None
     lib: Library | None = field(default=None, repr=False)
+    index: object = field(default=None, repr=False)  # the --context index
+    hits: list = field(default_factory=list)  # the passages --context chose
 
     def prepare(self) -> None:
         """Load the prompt, compose it and settle the sampling parameters (no model needed)."""
@@ -52,11 +57,40 @@ class FewshotRun:
         fields, variables = split_inputs(self.spec, self.text, self.values)
         self.spec.check_query(fields)
         trigger = cot_trigger(self.spec, self.cot, self.cot_trigger)
-        self.composed = compose(
-            self.spec, self.shots, fields, variables, self.select, self.seed, trigger=trigger,
-            allow_query=self.allow_query,
-        )  # fmt: skip
+        variables = self._retrieve(fields, variables)
+        if self.select == SIMILAR:
+            self.composed = compose_similar(self.spec, self.shots, fields, variables, trigger)
+        else:  # --select embed: the first K until the model loads (choose_by_embedding)
+            select = "first" if self.select == EMBED else self.select
+            self.composed = compose(
+                self.spec, self.shots, fields, variables, select, self.seed, trigger=trigger,
+                allow_query=self.allow_query,
+            )  # fmt: skip
         self.params = self.settings.sampling()
+
+    def _retrieve(self, fields: dict[str, str], variables: dict[str, str]) -> dict[str, str]:
+        """--context: {context} filled with the passages that best match the query."""
+        from gptplay.cli.context_view import open_context
+
+        self.index = open_context(self.context, self.spec)
+        if self.index is None:
+            return variables
+        from gptplay.retrieval import CONTEXT_VAR, retrieve_into
+
+        if CONTEXT_VAR in variables:
+            raise UsageError(
+                f"--context and --var {CONTEXT_VAR}=... both fill {{{CONTEXT_VAR}}}.",
+                hint="drop one of them.",
+            )
+        variables, self.hits = retrieve_into(self.index, self.context_k, fields, variables)
+        return variables
+
+    def choose_by_embedding(self, engine) -> None:
+        """--select embed: the demonstrations nearest the query in the model's embeddings."""
+        c = self.composed
+        self.composed = compose_similar(
+            self.spec, self.shots, c.query_fields, c.variables, c.trigger, engine=engine
+        )
 
     @property
     def seed(self) -> int | None:
@@ -137,4 +171,5 @@ class FewshotRun:
             "stop": list(self.params.stop),
             "cot_trigger": c.trigger or None,
             "answer_pattern": self.spec.answer_pattern,
+            "select": self.select,
         }

@@ -263,6 +263,10 @@ def record_eval_session(
         pool=session.pool_source,
         limit=session.limit,
         variables=session.variables,
+        context=getattr(session, "context", None),
+        context_k=getattr(session, "context_k", None),
+        retrieval=list(getattr(session, "retrieval", ())),
+        select=list(getattr(session, "select", ())),
     )
     history.record_eval(
         engine,

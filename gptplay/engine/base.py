@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from gptplay.engine.offload import Offload
 from gptplay.engine.types import (
@@ -102,6 +105,12 @@ class Engine(Protocol):
         cancel: CancelCheck | None = None,
     ) -> Stream: ...
 
+    def stream_many(
+        self, prompt: str | list[int], params: SamplingParams, seeds: list[int], *, top: int = 5
+    ) -> list[Completion]:
+        """One completion per seed after one prompt (self-consistency's chains)."""
+        ...
+
     def score_tokens(
         self, context: list[int], continuation: list[int], *, top: int = 0
     ) -> list[ScoredToken]: ...
@@ -111,3 +120,7 @@ class Engine(Protocol):
     ) -> list[list[ScoredToken]]: ...
 
     def score(self, context: str, continuation: str, *, top: int = 0) -> list[ScoredToken]: ...
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One embedding per text (rows); an engine without embeddings has no such method."""
+        ...

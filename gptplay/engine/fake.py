@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from gptplay.engine.base import CancelCheck, Stream
 from gptplay.engine.decode import Utf8Stream
@@ -51,6 +53,9 @@ class FakeEngine:
         self._queue: list[list[str]] = []
         self._cache: list[int] = []  # the last prompt: what a KV cache would hold
         self._reused = 0
+        self.embedded: list[list[str]] = []  # the texts of each embed() call
+        self.scored: list[list[int]] = []  # the context of each score_choices() call
+        self.many: list[int] = []  # the seed count of each stream_many() call
 
     threads = 1
 
@@ -210,6 +215,13 @@ class FakeEngine:
 
         return Stream(run(), finish, params.json_schema)
 
+    def stream_many(
+        self, prompt: str | list[int], params: SamplingParams, seeds: list[int], *, top: int = 5
+    ) -> list[Completion]:
+        """One completion per seed, one stream after another (the real engine batches them)."""
+        self.many.append(len(seeds))
+        return [self.stream(prompt, replace(params, seed=s), top=top).run() for s in seeds]
+
     def score_tokens(
         self, context: list[int], continuation: list[int], *, top: int = 0
     ) -> list[ScoredToken]:
@@ -218,9 +230,21 @@ class FakeEngine:
     def score_choices(
         self, context: list[int], choices: list[list[int]]
     ) -> list[list[ScoredToken]]:
+        self.scored.append(list(context))
         return [self.score_tokens(context, c) for c in choices]
 
     def score(self, context: str, continuation: str, *, top: int = 0) -> list[ScoredToken]:
         return self.score_tokens(
             self.tokenize(context), self.tokenize(continuation, False), top=top
         )
+
+    def embed(self, texts: list[str]):
+        """A bag of words hashed into 64 dimensions: texts sharing words are near."""
+        import numpy as np
+
+        out = np.zeros((len(texts), 64), np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                out[row, zlib.crc32(word.encode()) % 64] += 1.0
+        self.embedded.append(list(texts))
+        return out

@@ -11,7 +11,10 @@ import ctypes
 import os
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from gptplay.engine import generate, scoring
 from gptplay.engine.base import CancelCheck, Stream
@@ -88,11 +91,23 @@ class LlamaEngine:
         self._candidates = Candidates(llama_cpp, self.n_vocab)
         self._pieces: dict[int, bytes] = {}
         self._watch = RateWatch(self.threads)
+        self._embedder = None  # made on the first embed() call (engine/embed.py)
 
     def __del__(self) -> None:
+        embedder = getattr(self, "_embedder", None)
+        if embedder is not None:
+            embedder.close()
         loaded = getattr(self, "_loaded", None)
         if loaded is not None:
             loaded.close(self._lc)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One mean-pooled embedding per text (rows), from a context of its own."""
+        if self._embedder is None:
+            from gptplay.engine.embed import Embedder
+
+            self._embedder = Embedder(self._lc, self._loaded.model, self.threads)
+        return self._embedder.embed([self.tokenize(t) for t in texts])
 
     # ---- what was loaded ------------------------------------------------------------
 
@@ -231,6 +246,21 @@ class LlamaEngine:
             )
 
         return Stream(run(), finish, params.json_schema)
+
+    def stream_many(
+        self, prompt: str | list[int], params: SamplingParams, seeds: list[int], *, top: int = 5
+    ) -> list[Completion]:
+        """One completion per seed after one prompt: the prompt decoded once, the chains
+        decoded together (engine/multi.py); one stream after another where they do not fit
+        the context or a grammar constrains them."""
+        from gptplay.engine import multi
+
+        params.validate()
+        ids = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
+        self.check_fits(len(ids))
+        if not multi.fits(self, len(ids), len(seeds), params):
+            return [self.stream(ids, replace(params, seed=s), top=top).run() for s in seeds]
+        return multi.sample_many(self, ids, params, list(seeds), top)
 
     def note_rate(self) -> None:
         """Called after each generated token's decode: the rate watch times the steps."""

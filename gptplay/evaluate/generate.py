@@ -93,21 +93,25 @@ class Generator(PromptScorer):
         if self.reasoning == DIRECT and pattern:
             shown = [{**d, answer: direct_target(pattern, d[answer])} for d in shown]
         trigger = self.trigger if self.reasoning == COT and not demos else ""
-        return assemble(self.spec, shown, fields, self.variables, trigger=trigger).text
+        variables = self.variables_for(fields)
+        return assemble(self.spec, shown, fields, variables, trigger=trigger).text
 
     def predict(self, run, index: int, example: Example) -> GenPrediction:
-        # the samples share the prompt: the engine keeps it in the KV cache, so each chain
-        # after the first decodes only its own tokens (bench/self_consistency.py)
+        # the samples share the prompt: stream_many decodes it once and the N chains
+        # together, one batch per step (engine/multi.py; bench/self_consistency.py)
         context = self.engine.tokenize(self.prompt(run.demos, example.fields))
         gold_text = example.label
         if self.pattern:  # the gold chain's answer sentence, not its reasoning
             gold_text = direct_target(self.pattern, example.label)
         gold = gold_answer(self.pattern, example.label)
         gold_scored = self.engine.score_choices(context, [self.continuation_ids(gold_text)])[0]
-        samples = []
-        for n in range(self.samples):
-            seed = sample_seed(run.shots, run.seed, index, n)
-            samples.append(self._generate(context, gold, seed))
+        seeds = [sample_seed(run.shots, run.seed, index, n) for n in range(self.samples)]
+        many = getattr(self.engine, "stream_many", None)
+        if many is not None and len(seeds) > 1:  # one prompt decode, the chains batched
+            done = many(context, self.params, seeds, top=self.top)
+            samples = [self._sample(d, gold) for d in done]
+        else:
+            samples = [self._generate(context, gold, seed) for seed in seeds]
         pred = GenPrediction(
             index,
             gold,
@@ -124,6 +128,11 @@ class Generator(PromptScorer):
 
     def _generate(self, context: list[int], gold: str, seed: int) -> Sample:
         stream = self.engine.stream(context, replace(self.params, seed=seed), top=self.top)
+        return self._sample(stream.run(), gold)
+
+    def _sample(self, done, gold: str) -> Sample:
+        """A finished completion as a scored sample (its answer extracted for a chain)."""
+        seed = done.seed
         tokens = [
             GenToken(
                 e.id,
@@ -132,11 +141,9 @@ class Generator(PromptScorer):
                 tuple((a.text, a.logprob) for a in e.top),
                 e.constrained_logprob,
             )
-            for e in stream
+            for e in done.events
             if e.id >= 0  # id -1 carries only the tail of an unfinished UTF-8 character
         ]
-        done = stream.completion
-        assert done is not None
         if not self.pattern:
             score = sentence_score(self.metric, done.text, gold)
             return Sample(done.text, tuple(tokens), done.finish_reason, seed, score)

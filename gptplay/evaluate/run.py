@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from gptplay.evaluate.concurrent import ordered_map
@@ -109,12 +109,16 @@ def sample_demos(
     return chosen
 
 
-def plan(config: EvalConfig) -> list[tuple[int, int | None]]:
-    """Every (shots, seed) to run; zero shots has no demonstrations, so it runs once."""
+def plan(config: EvalConfig, chosen: bool = False) -> list[tuple[int, int | None]]:
+    """Every (shots, seed) to run; zero shots has no demonstrations, so it runs once.
+
+    ``chosen``: demonstrations are chosen per example (--select similar), not drawn with a
+    seed, so each shot count runs once too.
+    """
     return [
-        (k, None) if k == 0 else (k, seed)
+        (k, None) if k == 0 or chosen else (k, seed)
         for k in config.shots
-        for seed in ([None] if k == 0 else range(config.seeds))
+        for seed in ([None] if k == 0 or chosen else range(config.seeds))
     ]
 
 
@@ -125,6 +129,10 @@ def seeds_text(config: EvalConfig) -> str:
         return "zero-shot (no demonstrations to sample: one run)"
     seeds = f"{config.seeds} seed{'' if config.seeds == 1 else 's'}"
     return seeds + (" (zero-shot runs once)" if len(sampled) < len(config.shots) else "")
+
+
+# (example index, example, shots) -> that example's demonstrations (--select similar)
+Chooser = Callable[[int, Example, int], list[Example]]
 
 
 ProgressFn = Callable[[Run, int], None]
@@ -146,31 +154,37 @@ def evaluate(
     runs: list[Run],
     progress: ProgressFn | None = None,
     concurrency: int = 1,
+    chooser: Chooser | None = None,
 ) -> list[Run]:
     """Score every test example for every (shots, seed), appending to ``runs`` as it goes.
 
     Results land in ``runs`` one prediction at a time, so a caller interrupted mid-way
     (Ctrl-C) still holds everything that was finished. ``concurrency`` keeps that many
     examples in flight (for a server's parallel slots); the results do not depend on it.
+    ``chooser`` picks each example's own demonstrations (the run then holds none).
     """
     labels = scorer.labels
-    todo = plan(config)
+    todo = plan(config, chosen=chooser is not None)
     for shots, seed in todo:  # sample all first: a pool too small fails before any scoring
-        sample_demos(pool, shots, seed or 0, labels, config.balanced)
+        if chooser is None:
+            sample_demos(pool, shots, seed or 0, labels, config.balanced)
     for shots, seed in todo:
-        demos = sample_demos(pool, shots, seed or 0, labels, config.balanced)
+        demos = (
+            []
+            if chooser is not None
+            else sample_demos(pool, shots, seed or 0, labels, config.balanced)
+        )
         run = Run(shots, seed, demos, total=len(test))
         runs.append(run)
         if isinstance(scorer, LabelScorer):
             _calibrate_run(scorer, run, config)
 
-            def predict(ex: Example, i: int, run: Run = run) -> Any:
+        def predict(ex: Example, i: int, run: Run = run) -> Any:
+            if chooser is not None and run.shots:  # this example's own demonstrations
+                run = replace(run, demos=chooser(i, ex, run.shots))
+            if isinstance(scorer, LabelScorer):
                 return _predict_label(scorer, run, i, ex, config)
-
-        else:
-
-            def predict(ex: Example, i: int, run: Run = run) -> Any:
-                return scorer.predict(run, i, ex)
+            return scorer.predict(run, i, ex)
 
         # with concurrency N, N examples are scored at once; results still land in order
         indexed = list(enumerate(test))

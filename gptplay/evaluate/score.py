@@ -54,6 +54,13 @@ class PromptScorer:
         self.engine = engine
         self.spec = spec
         self.variables = spec.resolve_variables(variables)
+        # variables of one query only (--context: its retrieved passages), by query_key
+        self.per_query: Mapping[tuple, Mapping[str, str]] = {}
+
+    def variables_for(self, fields: Mapping[str, str]) -> dict[str, str]:
+        """The prompt's variables for this query (its own, e.g. {context}, over the shared)."""
+        own = self.per_query.get(query_key(fields))
+        return {**self.variables, **own} if own else self.variables
 
     def continuation_ids(self, answer: str) -> list[int]:
         """The tokens that follow the query cut for this answer (" positive")."""
@@ -62,8 +69,8 @@ class PromptScorer:
     def prompt(self, demos: Sequence[Example], fields: Mapping[str, str]) -> str:
         """The prompt text: instruction, demonstrations, then the query cut."""
         answer = self.spec.answer
-        composed = assemble(self.spec, [d.as_demo(answer) for d in demos], fields, self.variables)
-        return composed.text
+        demos_shown = [d.as_demo(answer) for d in demos]
+        return assemble(self.spec, demos_shown, fields, self.variables_for(fields)).text
 
     def score_continuations(
         self, demos: Sequence[Example], fields: Mapping[str, str], choices: list[list[int]]
@@ -125,6 +132,11 @@ class LabelScorer(PromptScorer):
     ) -> list[list[LabelScore]]:
         """Label scores for each content-free input (every query field set to it)."""
         return [self.score(demos, dict.fromkeys(self.spec.query_fields, text)) for text in inputs]
+
+
+def query_key(fields: Mapping[str, str]) -> tuple:
+    """A query's fields as a key (what per-query variables are looked up by)."""
+    return tuple(sorted(fields.items()))
 
 
 def values(scores: Sequence[LabelScore], length_norm: bool = False) -> list[float]:
