@@ -66,7 +66,7 @@ def shown_output(lines: list[str], after: str) -> str:
 def test_the_readme_tour_shows_what_its_command_gives(model_path):
     main = (ROOT / "README.md").read_text(encoding="utf-8").split("<!-- main-command -->")[1]
     main_args = shlex.split(main.split("&& .venv/bin/gptplay ", 1)[1].split("\n")[0])
-    args, lines = transcript("README.md", "gptplay complete ")
+    args, lines = transcript("README.md", 'gptplay complete "The capital')
     # the tour runs the main command, with the short flags
     expand = {"-t": "--temperature", "-n": "--max-tokens"}
     assert [expand.get(a, a) for a in args] == main_args
@@ -103,3 +103,10 @@ def test_the_remote_transcript_is_what_the_local_engine_gives(model_path):
     args, lines = transcript("docs/remote.md", 'gptplay complete "The capital')
     local = args[: args.index("--model")] + args[args.index("--model") + 2 :]
     assert shown_output(lines, "warning: ") == summary_text(local).rstrip("\n")
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("doc", ["README.md", "docs/structured.md"])
+def test_the_ban_transcript_shows_what_its_command_gives(model_path, doc):
+    args, lines = transcript(doc, "gptplay fewshot sentiment --choice positive,negative --logit")
+    assert summary_text(args) == lines[0]
