@@ -222,3 +222,14 @@ def test_max_variants_raises_the_limit(fake):
     out = records(invoke("translate", "-i", "x", "-k", "0,1", "--samples", "3",
                          "--max-variants", "6", "--json", engine=fake))  # fmt: skip
     assert len(out) == 7  # six variants and the divergence
+
+
+def test_select_embed_is_refused_not_silently_the_first_demonstrations():
+    # compare composes every variant before the model loads: embed fell back to 'first'
+    from tests.cli_support import invoke
+
+    ran = invoke("compare", "translate", "--shots", "1,2", "--input", "cheese",
+                 "--select", "embed")  # fmt: skip
+    assert ran.exit_code == 2
+    assert "compare --select embed is not supported" in ran.error
+    assert ran.engine.params == []

@@ -46,7 +46,10 @@ def compare(
         ),
     ] = None,
     select: Annotated[
-        str, typer.Option("--select", help="first | random demonstrations.", rich_help_panel=PROMPT)
+        str,
+        typer.Option(
+            "--select", help="first | random | similar demonstrations.", rich_help_panel=PROMPT
+        ),
     ] = "first",
     library: Annotated[
         str | None,
@@ -141,6 +144,12 @@ def compare(
         raise UsageError(
             "name a prompt to compare variants of.",
             hint="like: gptplay compare translate --shots 0,1,3 --input cheese",
+        )
+    if select == "embed":  # compare composes every variant before any model loads
+        raise UsageError(
+            "compare --select embed is not supported: embeddings need the model before the "
+            "variants are composed.",
+            hint="--select similar chooses by BM25 here; fewshot --select embed by embeddings.",
         )
     if score_texts is not None and any(t == "" for t in score_texts):
         raise UsageError("--score '' is empty: give the continuation to score, like ' fromage'.")
