@@ -68,7 +68,7 @@ def test_markup_in_prompt_files_and_paths_is_printed_as_text(markup_library):
 def test_markup_in_fewshot_save_as_and_eval_labels(markup_library, tmp_path):
     lib = str(markup_library)
     saved = run_cli(
-        "fewshot", "evil", "--library", lib, "--shots", "1", "--input", "[/]",
+        "fewshot", "evil", "--library", lib, "--shots", "1", "--input", "[/] [red]",
         "--save-as", "copy", "-n", "1", "-t", "0",
     )  # fmt: skip
     assert saved.returncode == 0, saved.stderr
