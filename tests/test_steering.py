@@ -266,3 +266,23 @@ def test_cli_multi_token_bias_text_names_its_tokens(model_path):
     assert proc.returncode == 2
     assert "' positive outcome' is 2 tokens (' positive' = " in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("flag", ["--grammar", "--json-schema"])
+def test_a_fifo_folder_or_huge_file_is_refused_not_read(flag, tmp_path):
+    """A FIFO would block the read forever; each case is one line, exit 2."""
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.txt"
+    huge.write_bytes(b" " * 1_048_577)
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes(b'root ::= "\xe9"')
+    cases = [(fifo, "it is not a regular file"), (tmp_path, "it is a directory"),
+             (huge, "1,048,577 bytes, over the 1,048,576"), (bad, "not UTF-8 text")]  # fmt: skip
+    for path, needle in cases:
+        ran = invoke("complete", "x", flag, str(path))
+        assert ran.exit_code == 2, (path, ran.stdout)
+        assert "cannot read the" in ran.error and needle in ran.error, ran.error
+        assert ran.engine.params == []

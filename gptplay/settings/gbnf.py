@@ -248,18 +248,10 @@ def grammar_source(value: str, base: Path | None = None) -> str:
     A value without '::=' is a file: a path, relative to ``base`` (a prompt file's folder)
     where one is given. A file that cannot be read is a UsageError naming it.
     """
-    from gptplay.errors import UsageError
+    from gptplay.settings.files import read_setting_file
 
     if "::=" in value:
         return value
-    path = Path(value).expanduser()
-    if base is not None and not path.is_absolute():
-        path = base / path
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-        raise UsageError(
-            f"cannot read the grammar file {path}: {why}.",
-            hint="give a .gbnf file, or the grammar's text (root ::= ...).",
-        ) from None
+    return read_setting_file(
+        value, base, "grammar", "give a .gbnf file, or the grammar's text (root ::= ...)."
+    )

@@ -24,21 +24,16 @@ def schema_source(value: str, base: Path | None = None) -> str:
     Text that starts with '{' is the schema itself; anything else is a file, relative to
     ``base`` (a prompt file's folder) where one is given.
     """
-    from gptplay.errors import UsageError
+    from gptplay.settings.files import read_setting_file
 
     if value.lstrip().startswith("{"):
         return value
-    path = Path(value).expanduser()
-    if base is not None and not path.is_absolute():
-        path = base / path
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-        raise UsageError(
-            f"cannot read the JSON schema file {path}: {why}.",
-            hint='give a .json file, or the schema\'s text (\'{"type": "object"}\').',
-        ) from None
+    return read_setting_file(
+        value,
+        base,
+        "JSON schema",
+        'give a .json file, or the schema\'s text (\'{"type": "object"}\').',
+    )
 
 
 def parse_schema(text: str) -> dict:
