@@ -16,22 +16,7 @@ pytestmark = pytest.mark.model
 
 GREEDY = SamplingParams(temperature=0.0, max_tokens=8)
 SST2 = SHARED / "datasets" / "sst2_dev.jsonl"
-PERSON = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string"},
-        "city": {"type": "string"},
-        "year": {"type": "integer"},
-    },
-    "required": ["name", "city", "year"],
-    "additionalProperties": False,
-}
-EXTRACT = "Extract: Ada Lovelace was born in London in 1815. JSON:"
-REVIEW = (
-    "Review: A dull, lifeless film.\nSentiment: negative\n\n"
-    "Review: The lead gives the performance of her career.\nSentiment: positive\n\n"
-    "Review: I loved every minute of it.\nSentiment:"
-)
+from tests.test_steering import EXTRACT, PERSON, REVIEW  # noqa: E402  (one copy of each)
 
 
 @pytest.fixture(scope="module")
